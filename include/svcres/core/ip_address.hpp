@@ -1,0 +1,308 @@
+#pragma once
+// IpAddress: an IPv4 or IPv6 address held by value (17 bytes), parsed from and formatted to text
+// without allocation.
+//
+// Text rules, chosen to match inet_pton(3) so that what the OS accepts we accept:
+// - IPv4: exactly four decimal parts 0-255, no leading zeros ("010" could mean octal elsewhere).
+// - IPv6: RFC 4291 §2.2 forms, at most one "::", an optional dotted-quad tail in the last 32 bits.
+// - Zone indices ("fe80::1%eth0") are refused with Errc::scoped_address: a scoped address is only
+//   meaningful on one host's interface and cannot be sent to a peer as data.
+// - IPv4-mapped IPv6 ("::ffff:10.0.0.1") parses as IPv6; is_v4_mapped() and unmapped() let a caller
+//   that wants IPv4 semantics convert it explicitly. Nothing converts silently.
+// Formatting follows RFC 5952 §4 (lowercase, longest zero run compressed, first on a tie, a single
+// zero group not compressed) and §5 (mapped addresses end in dotted quad).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "svcres/core/result.hpp"
+
+namespace svcres {
+
+// Fixed-size text for an address: 45 chars is the longest IPv6 form (INET6_ADDRSTRLEN - 1).
+struct AddressText {
+  std::array<char, 48> chars{};
+  std::uint8_t size = 0;
+  std::string_view view() const noexcept { return {chars.data(), size}; }
+  const char* c_str() const noexcept { return chars.data(); }
+};
+
+class IpAddress {
+ public:
+  enum class Family : std::uint8_t { v4 = 4, v6 = 6 };
+
+  // 0.0.0.0
+  constexpr IpAddress() noexcept = default;
+
+  static constexpr IpAddress v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) noexcept {
+    IpAddress ip;
+    ip.bytes_[0] = a;
+    ip.bytes_[1] = b;
+    ip.bytes_[2] = c;
+    ip.bytes_[3] = d;
+    return ip;
+  }
+  // `p` points at 4 bytes in network order (an A record's rdata).
+  static IpAddress from_v4_bytes(const std::uint8_t* p) noexcept {
+    IpAddress ip;
+    std::memcpy(ip.bytes_.data(), p, 4);
+    return ip;
+  }
+  // `p` points at 16 bytes in network order (an AAAA record's rdata).
+  static IpAddress from_v6_bytes(const std::uint8_t* p) noexcept {
+    IpAddress ip;
+    ip.family_ = Family::v6;
+    std::memcpy(ip.bytes_.data(), p, 16);
+    return ip;
+  }
+
+  static Result<IpAddress> parse(std::string_view text) noexcept;
+
+  Family family() const noexcept { return family_; }
+  bool is_v4() const noexcept { return family_ == Family::v4; }
+  bool is_v6() const noexcept { return family_ == Family::v6; }
+  // 4 or 16 bytes in network order.
+  const std::uint8_t* bytes() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return is_v4() ? 4 : 16; }
+
+  bool is_loopback() const noexcept {
+    if (is_v4()) return bytes_[0] == 127;
+    static constexpr std::uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::memcmp(bytes_.data(), one, 16) == 0 || (is_v4_mapped() && bytes_[12] == 127);
+  }
+  // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
+  bool is_v4_mapped() const noexcept {
+    if (!is_v6()) return false;
+    for (int i = 0; i < 10; ++i)
+      if (bytes_[i] != 0) return false;
+    return bytes_[10] == 0xff && bytes_[11] == 0xff;
+  }
+  // The IPv4 address inside a mapped address; any other address is returned unchanged.
+  IpAddress unmapped() const noexcept {
+    return is_v4_mapped() ? v4(bytes_[12], bytes_[13], bytes_[14], bytes_[15]) : *this;
+  }
+
+  AddressText to_text() const noexcept;
+
+  friend bool operator==(const IpAddress& a, const IpAddress& b) noexcept {
+    return a.family_ == b.family_ && std::memcmp(a.bytes_.data(), b.bytes_.data(), a.size()) == 0;
+  }
+  friend bool operator!=(const IpAddress& a, const IpAddress& b) noexcept { return !(a == b); }
+  // Orders IPv4 before IPv6, then by bytes: stable order for tables and printing.
+  friend bool operator<(const IpAddress& a, const IpAddress& b) noexcept {
+    if (a.family_ != b.family_) return a.family_ < b.family_;
+    return std::memcmp(a.bytes_.data(), b.bytes_.data(), a.size()) < 0;
+  }
+
+  // FNV-1a over family and bytes; good enough to spread identities over hash buckets.
+  std::uint64_t hash() const noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ull ^ static_cast<std::uint8_t>(family_);
+    h *= 0x100000001b3ull;
+    for (std::size_t i = 0; i < size(); ++i) {
+      h ^= bytes_[i];
+      h *= 0x100000001b3ull;
+    }
+    return h;
+  }
+
+ private:
+  std::array<std::uint8_t, 16> bytes_{};  // IPv4 uses the first 4; the rest stay zero
+  Family family_ = Family::v4;
+};
+
+namespace detail {
+
+// Parses "0".."255" without leading zeros; returns -1 on anything else.
+inline int parse_octet(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 3) return -1;
+  if (s.size() > 1 && s[0] == '0') return -1;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v <= 255 ? v : -1;
+}
+
+inline bool parse_v4_into(std::string_view s, std::uint8_t* out) noexcept {
+  int part = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '.') {
+      if (part >= 4) return false;
+      int v = parse_octet(s.substr(start, i - start));
+      if (v < 0) return false;
+      out[part++] = static_cast<std::uint8_t>(v);
+      start = i + 1;
+    }
+  }
+  return part == 4;
+}
+
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 4291 §2.2. Groups are split around at most one "::"; a dotted quad may end the text.
+inline bool parse_v6_into(std::string_view s, std::uint8_t* out) noexcept {
+  std::uint16_t head[8] = {}, tail[8] = {};
+  int nhead = 0, ntail = 0;
+  bool seen_gap = false;
+  std::size_t i = 0;
+  if (s.size() >= 2 && s[0] == ':' && s[1] == ':') {
+    seen_gap = true;
+    i = 2;
+  } else if (!s.empty() && s[0] == ':') {
+    return false;  // a single leading colon
+  }
+  std::uint8_t v4_tail[4];
+  bool has_v4 = false;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && s[j] != ':' && s[j] != '.') ++j;
+    if (j < s.size() && s[j] == '.') {
+      // Dotted-quad tail: must be the rest of the string.
+      if (!parse_v4_into(s.substr(i), v4_tail)) return false;
+      has_v4 = true;
+      i = s.size();
+      break;
+    }
+    std::string_view group = s.substr(i, j - i);
+    if (group.empty() || group.size() > 4) return false;
+    unsigned v = 0;
+    for (char c : group) {
+      int h = hex_value(c);
+      if (h < 0) return false;
+      v = v * 16 + static_cast<unsigned>(h);
+    }
+    if (nhead + ntail >= 8) return false;
+    (seen_gap ? tail[ntail++] : head[nhead++]) = static_cast<std::uint16_t>(v);
+    if (j == s.size()) {
+      i = j;
+      break;
+    }
+    // s[j] == ':'
+    if (j + 1 < s.size() && s[j + 1] == ':') {
+      if (seen_gap) return false;  // a second "::"
+      seen_gap = true;
+      i = j + 2;
+    } else {
+      if (j + 1 == s.size()) return false;  // a trailing single colon
+      i = j + 1;
+    }
+  }
+  int groups = nhead + ntail + (has_v4 ? 2 : 0);
+  if (seen_gap ? groups > 7 : groups != 8) return false;
+  std::uint8_t bytes[16] = {};
+  for (int k = 0; k < nhead; ++k) {
+    bytes[2 * k] = static_cast<std::uint8_t>(head[k] >> 8);
+    bytes[2 * k + 1] = static_cast<std::uint8_t>(head[k]);
+  }
+  int end = has_v4 ? 12 : 16;
+  for (int k = 0; k < ntail; ++k) {
+    int pos = end - 2 * (ntail - k);
+    bytes[pos] = static_cast<std::uint8_t>(tail[k] >> 8);
+    bytes[pos + 1] = static_cast<std::uint8_t>(tail[k]);
+  }
+  if (has_v4) std::memcpy(bytes + 12, v4_tail, 4);
+  std::memcpy(out, bytes, 16);
+  return true;
+}
+
+inline std::size_t format_decimal(char* out, unsigned v) noexcept {
+  char tmp[10];
+  std::size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (std::size_t k = 0; k < n; ++k) out[k] = tmp[n - 1 - k];
+  return n;
+}
+
+}  // namespace detail
+
+inline Result<IpAddress> IpAddress::parse(std::string_view text) noexcept {
+  if (text.empty()) return Errc::empty_address;
+  if (text.size() > 45 + 1 + 64) return text.find(':') != std::string_view::npos ? Errc::bad_ipv6 : Errc::bad_ipv4;
+  if (text.find(':') == std::string_view::npos) {
+    IpAddress ip;
+    if (!detail::parse_v4_into(text, ip.bytes_.data())) return Errc::bad_ipv4;
+    return ip;
+  }
+  if (text.find('%') != std::string_view::npos) return Errc::scoped_address;
+  IpAddress ip;
+  ip.family_ = Family::v6;
+  if (!detail::parse_v6_into(text, ip.bytes_.data())) return Errc::bad_ipv6;
+  return ip;
+}
+
+inline AddressText IpAddress::to_text() const noexcept {
+  AddressText t;
+  char* out = t.chars.data();
+  std::size_t n = 0;
+  auto put_v4 = [&](const std::uint8_t* b) {
+    for (int k = 0; k < 4; ++k) {
+      if (k) out[n++] = '.';
+      n += detail::format_decimal(out + n, b[k]);
+    }
+  };
+  if (is_v4()) {
+    put_v4(bytes_.data());
+  } else if (is_v4_mapped()) {
+    // RFC 5952 §5
+    std::memcpy(out, "::ffff:", 7);
+    n = 7;
+    put_v4(bytes_.data() + 12);
+  } else {
+    std::uint16_t g[8];
+    for (int k = 0; k < 8; ++k) g[k] = static_cast<std::uint16_t>(bytes_[2 * k] << 8 | bytes_[2 * k + 1]);
+    // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first on a tie.
+    int best = -1, best_len = 1;
+    for (int k = 0; k < 8;) {
+      if (g[k] != 0) {
+        ++k;
+        continue;
+      }
+      int e = k;
+      while (e < 8 && g[e] == 0) ++e;
+      if (e - k > best_len) {
+        best = k;
+        best_len = e - k;
+      }
+      k = e;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    bool after_gap = false;
+    for (int k = 0; k < 8; ++k) {
+      if (k == best) {
+        out[n++] = ':';
+        out[n++] = ':';
+        k += best_len - 1;
+        after_gap = true;
+        continue;
+      }
+      if (k && !after_gap) out[n++] = ':';
+      after_gap = false;
+      bool started = false;
+      for (int shift = 12; shift >= 0; shift -= 4) {
+        unsigned nib = (g[k] >> shift) & 0xf;
+        if (nib || started || shift == 0) {
+          out[n++] = hex[nib];
+          started = true;
+        }
+      }
+    }
+  }
+  out[n] = '\0';
+  t.size = static_cast<std::uint8_t>(n);
+  return t;
+}
+
+}  // namespace svcres
