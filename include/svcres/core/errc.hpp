@@ -55,6 +55,7 @@ enum class Errc : std::uint8_t {
   // Load balancing and service (table/, balance/, service.hpp).
   no_endpoints,        // the endpoint set is empty
   no_healthy_endpoint, // every endpoint is ejected and panic mode is off
+  table_busy,          // publish found every snapshot buffer or spare slot still pinned; retry later
   retry_budget_exhausted,
   deadline_exceeded,   // the caller's overall deadline passed
   http_error,          // a malformed HTTP message (examples)
@@ -101,6 +102,7 @@ constexpr const char* to_string(Errc e) noexcept {
     case Errc::stale: return "stale answer served";
     case Errc::no_endpoints: return "no endpoints";
     case Errc::no_healthy_endpoint: return "no healthy endpoint";
+    case Errc::table_busy: return "endpoint table busy (readers still pin old sets); retry publish";
     case Errc::retry_budget_exhausted: return "retry budget exhausted";
     case Errc::deadline_exceeded: return "deadline exceeded";
     case Errc::http_error: return "malformed HTTP message";
