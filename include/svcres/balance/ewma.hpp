@@ -1,0 +1,71 @@
+#pragma once
+// Peak EWMA of request latency, kept in EndpointStats (ewma_ns, ewma_updated_ns).
+//
+// record_latency(): peak-sensitive, after Finagle/Linkerd's and tower's PeakEwma. A sample above the
+// current estimate replaces it at once (a host turning slow is believed immediately); a sample below
+// is blended in with weight 1 - exp(-dt / decay), dt being the time since the last update. Decay is
+// computed from timestamps, never from a timer or a sample count, so a process frozen for minutes
+// (a Lambda between invocations) resumes with an estimate that has simply aged: no tick is missed.
+// estimate_ns(): the estimate as seen at `now`: the stored value decayed toward zero by
+// exp(-dt / decay), so a host that nobody has picked for a while (because it was slow) becomes
+// attractive again and gets re-measured; a host with no sample yet costs default_rtt.
+//
+// Concurrency: completions race on the two words. The estimate is updated with a CAS loop, so no
+// sample is lost; the timestamp is a separate word, so a concurrent pick may pair a new estimate with
+// the previous timestamp, which only changes the decay of a single read slightly.
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+
+#include "svcres/core/clock.hpp"
+#include "svcres/table/endpoint_stats.hpp"
+
+namespace svcres {
+
+struct EwmaConfig {
+  Duration decay = std::chrono::seconds(10);
+  Duration default_rtt = std::chrono::milliseconds(30);
+};
+
+namespace detail {
+// exp(-dt / tau) for dt >= 0; 1 for a clock that did not move or moved backwards.
+inline double decay_weight(std::int64_t dt_ns, std::int64_t tau_ns) noexcept {
+  if (dt_ns <= 0 || tau_ns <= 0) return 1.0;
+  return std::exp(-static_cast<double>(dt_ns) / static_cast<double>(tau_ns));
+}
+inline std::int64_t ns_of(Duration d) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+}  // namespace detail
+
+inline void record_latency(EndpointStats& st, Duration latency, TimePoint now, const EwmaConfig& cfg = {}) noexcept {
+  const std::int64_t now_ns = to_ns(now);
+  const std::int64_t sample_signed = detail::ns_of(latency);
+  const std::uint64_t sample = sample_signed > 0 ? static_cast<std::uint64_t>(sample_signed) : 1;  // 0 means "none"
+  // Relaxed everywhere: the estimate is a self-contained number; nothing is published through it.
+  std::uint64_t cur = st.ewma_ns.load(std::memory_order_relaxed);
+  for (;;) {
+    std::uint64_t next;
+    if (cur == 0 || sample >= cur) {
+      next = sample;  // first sample, or a peak
+    } else {
+      const double w = detail::decay_weight(now_ns - st.ewma_updated_ns.load(std::memory_order_relaxed),
+                                            detail::ns_of(cfg.decay));
+      const double blended = static_cast<double>(cur) * w + static_cast<double>(sample) * (1.0 - w);
+      next = blended < 1.0 ? 1 : static_cast<std::uint64_t>(blended + 0.5);
+    }
+    if (st.ewma_ns.compare_exchange_weak(cur, next, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+  }
+  st.ewma_updated_ns.store(now_ns, std::memory_order_relaxed);
+}
+
+inline double estimate_ns(const EndpointStats& st, TimePoint now, const EwmaConfig& cfg = {}) noexcept {
+  const std::uint64_t cur = st.ewma_ns.load(std::memory_order_relaxed);
+  if (cur == 0) return static_cast<double>(detail::ns_of(cfg.default_rtt));
+  const std::int64_t dt = to_ns(now) - st.ewma_updated_ns.load(std::memory_order_relaxed);
+  return static_cast<double>(cur) * detail::decay_weight(dt, detail::ns_of(cfg.decay));
+}
+
+}  // namespace svcres

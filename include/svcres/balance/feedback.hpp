@@ -1,0 +1,33 @@
+#pragma once
+// complete(): the one call that ends a lease started with Snapshot::start(). It records the latency
+// into the peak EWMA, lets the outlier detector count the outcome, then finishes the lease, in that
+// order (finish() must come last: it is what allows the table to reuse the slot).
+//
+//   svcres::complete(table, ref, {ok, latency}, clock.now(), &detector);
+//
+// For a failure pass the time the attempt cost the caller: a request abandoned at a 1 s timeout
+// passes 1 s, so the EWMA and the ejection logic both see it. Call exactly once per lease.
+
+#include "svcres/balance/ewma.hpp"
+#include "svcres/balance/outlier.hpp"
+#include "svcres/core/clock.hpp"
+#include "svcres/table/endpoint_table.hpp"
+
+namespace svcres {
+
+struct Outcome {
+  bool success = true;
+  Duration latency{};
+};
+
+template <class Table>
+void complete(Table& table, SlotRef ref, Outcome outcome, TimePoint now, const OutlierDetector* detector = nullptr,
+              const EwmaConfig& ewma = {}) noexcept {
+  if (EndpointStats* st = table.stats(ref)) {
+    record_latency(*st, outcome.latency, now, ewma);
+    if (detector) detector->on_outcome(table, ref, *st, outcome.success, now);
+  }
+  table.finish(ref);
+}
+
+}  // namespace svcres

@@ -1,0 +1,39 @@
+#pragma once
+// RoundRobin: entries in turn, skipping those the context does not allow. One shared counter, so
+// the order is global across threads (each pick is one relaxed fetch_add on a shared cache line;
+// that line is the cost of exact global rotation). The counter is not reset on publish: after a
+// republish the rotation continues from an arbitrary entry, which is still round robin.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "svcres/balance/choose.hpp"
+#include "svcres/balance/pick_context.hpp"
+#include "svcres/table/endpoint_stats.hpp"
+
+namespace svcres {
+
+class RoundRobin {
+ public:
+  template <class Snapshot>
+  std::size_t pick(const Snapshot& s, PickContext& c) noexcept {
+    const std::size_t n = s.size();
+    if (n == 0) return no_pick;
+    // Relaxed: the counter only spreads picks; it orders nothing else.
+    const std::uint32_t start = next_.fetch_add(1, std::memory_order_relaxed) % static_cast<std::uint32_t>(n);
+    if (c.allowed(start)) return start;
+    return detail::relax_avoid(c, [&] {
+      for (std::size_t k = 1; k <= n; ++k) {
+        std::size_t i = (start + k) % n;
+        if (c.allowed(i)) return i;
+      }
+      return no_pick;
+    });
+  }
+
+ private:
+  alignas(kCacheLine) std::atomic<std::uint32_t> next_{0};
+};
+
+}  // namespace svcres

@@ -1,0 +1,335 @@
+#pragma once
+// EndpointTable<Capacity, Index>: the current endpoint set of one service, published by one writer
+// and read by any number of threads, with per-endpoint statistics that survive republishing.
+//
+// API
+//   Status publish(const Endpoint* eps, std::size_t n)   writer: make eps[0..n) the current set
+//   Snapshot snapshot() const                           reader: pin the current set (RAII)
+//     snap.size(), snap.endpoint(i), snap.stats(i)      read the pinned set and its live stats
+//     SlotRef ref = snap.start(i)                       begin a lease on entry i (in_flight + 1)
+//     snap.index()                                      the Index built for this set (e.g. Maglev)
+//   EndpointStats* stats(SlotRef)                       the slot of a started lease (after unpinning)
+//   void finish(SlotRef)                                end the lease (in_flight - 1); ref is dead after
+//
+// CONCURRENCY CONTRACT
+// - publish() is called by one thread at a time (the refresher); the caller serialises writers.
+//   snapshot(), stats(), finish() and everything on a Snapshot may be called from any thread.
+// - Readers never wait for the writer and never take a lock. snapshot() is lock-free: it retries
+//   only when a publish switched the current set between its two loads, which a reader can see at
+//   most once per publish. The writer never waits for readers either: when every spare buffer is
+//   still pinned, or no slot can be reclaimed yet, publish() returns Errc::table_busy and changes
+//   nothing; the caller retries at its next refresh.
+// - A Snapshot sees exactly one published set, complete, for as long as it lives: set buffers are
+//   immutable while pinned. Pin briefly (pick, start, copy the endpoint), then let it go: a pinned
+//   buffer cannot be reused, and K pinned buffers make publish() fail.
+// - Identity (address + port) maps to a stable slot holding EndpointStats. Republishing a set that
+//   still contains an identity keeps its slot and statistics. A slot is given to a new identity only
+//   when (a) no set buffer that any reader could still pin refers to it and (b) its in_flight count
+//   is zero, i.e. every lease started on it has finished. So a finish() or a stats update can never
+//   land on an endpoint that replaced the old one; SlotRef::generation lets stats() check this too.
+// - A lease that is never finished keeps its slot retired forever (a leak of one slot, never a
+//   misattribution). The table has 2 x Capacity slots so that a full set can be republished with
+//   entirely new identities while the previous set is still pinned.
+//
+// RECLAMATION
+// K = 4 buffers, each with a reader count on its own cache line. Reader: load current index, bump
+// that buffer's count, load the current index again; if it changed, drop the count and retry. The
+// writer fills a buffer that is not current and whose count it reads as zero, stores it as current,
+// and on the next publish reclaims every non-current buffer whose count reads zero. The two
+// "store then load" pairs form the Dekker pattern, so those four operations are seq_cst: on both x86
+// and ARMv8 that is the only ordering under which "writer saw zero" implies "the reader's re-check
+// sees the new index". Everything else is acquire/release or relaxed, as commented.
+//
+// MEMORY: everything lives inside the object (no allocation, ever): about
+// 4 x Capacity x sizeof(Entry) + 2 x Capacity x 128 bytes + 4 x sizeof(Index). With a Maglev index
+// that is ~0.5 MiB, so create large tables with static storage or make_unique, not on the stack.
+//
+// Index: a type with `void rebuild(const Endpoint* eps, std::size_t n) noexcept`, default
+// constructible, run by the writer on a buffer no reader can see (so pick paths never build
+// anything). NoIndex does nothing.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "svcres/core/endpoint.hpp"
+#include "svcres/core/result.hpp"
+#include "svcres/table/endpoint_stats.hpp"
+
+namespace svcres {
+
+// Names the slot a lease was started on, and which identity owned it then.
+struct SlotRef {
+  std::uint32_t slot = ~std::uint32_t{0};
+  std::uint32_t generation = 0;
+  bool valid() const noexcept { return slot != ~std::uint32_t{0}; }
+};
+
+struct NoIndex {
+  void rebuild(const Endpoint*, std::size_t) noexcept {}
+};
+
+template <class I, class = void>
+struct is_table_index : std::false_type {};
+template <class I>
+struct is_table_index<I, std::void_t<decltype(std::declval<I&>().rebuild(std::declval<const Endpoint*>(),
+                                                                          std::size_t{}))>>
+    : std::is_default_constructible<I> {};
+
+template <std::size_t Capacity, class Index = NoIndex>
+class EndpointTable {
+  static_assert(Capacity > 0 && Capacity <= 65535, "EndpointTable capacity must be between 1 and 65535 endpoints.");
+  static_assert(is_table_index<Index>::value,
+                "An EndpointTable Index must be default-constructible and have a member "
+                "`void rebuild(const svcres::Endpoint* eps, std::size_t n) noexcept`.");
+
+ public:
+  static constexpr std::size_t kBuffers = 4;
+  static constexpr std::size_t kSlots = 2 * Capacity;
+  static constexpr std::size_t capacity() noexcept { return Capacity; }
+  using index_type = Index;
+
+ private:
+  struct Entry {
+    Endpoint endpoint;
+    std::uint32_t slot = 0;
+  };
+  struct Buffer {
+    std::size_t size = 0;
+    std::uint64_t version = 0;  // publish count that produced it; 0 = never published
+    Entry entries[Capacity];
+    Index index;
+  };
+  struct alignas(kCacheLine) PinCount {
+    std::atomic<std::uint32_t> readers{0};
+  };
+  static_assert(sizeof(PinCount) == kCacheLine, "Each buffer's reader count must own a whole cache line.");
+  static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "Reader counts must be lock-free atomics.");
+
+ public:
+  class Snapshot {
+   public:
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    Snapshot(Snapshot&& o) noexcept : table_(o.table_), buf_(o.buf_) { o.table_ = nullptr; }
+    Snapshot& operator=(Snapshot&&) = delete;
+    ~Snapshot() { unpin(); }
+
+    static constexpr std::size_t capacity() noexcept { return Capacity; }
+    std::size_t size() const noexcept { return b().size; }
+    bool empty() const noexcept { return b().size == 0; }
+    // Publish count of this set (1 for the first publish); two snapshots with equal versions hold
+    // the same set.
+    std::uint64_t version() const noexcept { return b().version; }
+    const Endpoint& endpoint(std::size_t i) const noexcept { return b().entries[i].endpoint; }
+    // Live statistics of entry i's slot. Shared with every other reader; atomics only.
+    EndpointStats& stats(std::size_t i) const noexcept { return table_->slots_[b().entries[i].slot]; }
+    SlotRef ref(std::size_t i) const noexcept {
+      std::uint32_t s = b().entries[i].slot;
+      // Relaxed: the generation of a slot in a pinned set cannot change (the writer reuses only
+      // unreferenced slots), and the pin's acquire already made the writer's reset visible.
+      return SlotRef{s, table_->slots_[s].generation.load(std::memory_order_relaxed)};
+    }
+    // Starts a lease on entry i. Must be called while pinned (that is what keeps the slot from being
+    // reclaimed between the pick and the increment); the returned ref stays valid after unpinning
+    // until EndpointTable::finish(ref).
+    SlotRef start(std::size_t i) const noexcept {
+      SlotRef r = ref(i);
+      // Relaxed: the pin's release in unpin() orders this increment before the writer's seq_cst
+      // read of the pin count, which is what the writer's reclamation relies on.
+      table_->slots_[r.slot].in_flight.fetch_add(1, std::memory_order_relaxed);
+      return r;
+    }
+    const Index& index() const noexcept { return b().index; }
+    // Slots of this table currently under ejection (for a fast "nobody is ejected" path).
+    std::atomic<std::int32_t>& ejected_counter() const noexcept { return table_->ejected_->value; }
+
+   private:
+    friend class EndpointTable;
+    Snapshot(const EndpointTable* t, std::size_t buf) noexcept : table_(t), buf_(buf) {}
+    const Buffer& b() const noexcept { return table_->buffers_[buf_]; }
+    void unpin() noexcept {
+      // Release: everything this reader did under the pin (reads of the buffer, in_flight
+      // increments) happens-before the writer's seq_cst load that reads the count as zero.
+      if (table_) table_->pins_[buf_].readers.fetch_sub(1, std::memory_order_release);
+      table_ = nullptr;
+    }
+    const EndpointTable* table_;
+    std::size_t buf_;
+  };
+
+  EndpointTable() noexcept = default;
+  EndpointTable(const EndpointTable&) = delete;
+  EndpointTable& operator=(const EndpointTable&) = delete;
+
+  // Writer only (see contract). Errc::capacity_exceeded if n > Capacity; Errc::table_busy if readers
+  // still pin every spare buffer or every spare slot has unfinished leases (nothing changed; retry).
+  // Entries with the same identity share one slot (RFC 2782 lets a task appear under two priorities).
+  Status publish(const Endpoint* eps, std::size_t n) noexcept {
+    if (n > Capacity) return Errc::capacity_exceeded;
+    if (n > 0 && eps == nullptr) return Errc::invalid_argument;
+    reclaim_buffers();
+    std::size_t target = kBuffers;
+    for (std::size_t k = 0; k < kBuffers; ++k)
+      if (k != current_index() && !live_[k]) { target = k; break; }
+    if (target == kBuffers) return Errc::table_busy;
+
+    // Map identities to slots. Tentative assignments are undone if we run out of slots.
+    std::uint32_t* assigned = scratch_assigned_;
+    std::uint32_t* fresh = scratch_fresh_;
+    std::size_t fresh_count = 0;
+    const std::uint8_t bit = static_cast<std::uint8_t>(1u << target);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t s = find_slot(eps[i]);
+      if (s == kNoSlot) {
+        s = claim_slot(eps[i]);
+        if (s == kNoSlot) {
+          for (std::size_t k = 0; k < i; ++k) owners_[assigned[k]].buffers &= static_cast<std::uint8_t>(~bit);
+          for (std::size_t k = 0; k < fresh_count; ++k) owners_[fresh[k]].owned = false;
+          return Errc::table_busy;
+        }
+        fresh[fresh_count++] = s;
+      }
+      owners_[s].buffers |= bit;
+      assigned[i] = s;
+    }
+    // Only now touch the slots' shared state: reset the freshly claimed ones. No reader can reach
+    // them (see claim_slot), and the seq_cst store of current_ below publishes the reset.
+    for (std::size_t k = 0; k < fresh_count; ++k) {
+      EndpointStats& st = slots_[fresh[k]];
+      if (st.ejected_until_ns.load(std::memory_order_relaxed) != 0)
+        ejected_->value.fetch_sub(1, std::memory_order_relaxed);
+      st.reset(++owners_[fresh[k]].generation);
+    }
+    Buffer& b = buffers_[target];
+    b.size = n;
+    b.version = ++version_;
+    for (std::size_t i = 0; i < n; ++i) {
+      b.entries[i].endpoint = eps[i];
+      b.entries[i].slot = assigned[i];
+    }
+    b.index.rebuild(eps, n);
+    live_[target] = true;
+    // seq_cst (a release at least): pairs with the reader's loads in snapshot(), making the buffer's
+    // contents and the slot resets visible; seq_cst for the Dekker pairing described at the top.
+    current_.store(static_cast<std::uint32_t>(target), std::memory_order_seq_cst);
+    return Status{};
+  }
+
+  Snapshot snapshot() const noexcept {
+    for (;;) {
+      // seq_cst: first half of the reader side of the Dekker pairing with publish()/reclaim_buffers().
+      std::uint32_t i = current_.load(std::memory_order_seq_cst);
+      pins_[i].readers.fetch_add(1, std::memory_order_seq_cst);
+      // seq_cst: if the writer read this buffer's count before our increment, this load is ordered
+      // after its store of a new current_ and sees it, so we never read a buffer being rewritten.
+      if (current_.load(std::memory_order_seq_cst) == i) return Snapshot(this, i);
+      pins_[i].readers.fetch_sub(1, std::memory_order_release);  // read nothing; plain undo
+    }
+  }
+
+  // The stats of a started lease's slot, or nullptr if the slot no longer belongs to that lease's
+  // identity (impossible for a ref from start() that has not been finished: see the contract).
+  EndpointStats* stats(SlotRef r) noexcept {
+    if (!r.valid() || r.slot >= kSlots) return nullptr;
+    EndpointStats& st = slots_[r.slot];
+    return st.generation.load(std::memory_order_relaxed) == r.generation ? &st : nullptr;
+  }
+
+  // Ends a lease; call exactly once per start(), after the last stats update for it.
+  void finish(SlotRef r) noexcept {
+    if (!r.valid() || r.slot >= kSlots) return;
+    // Release: pairs with the writer's acquire load of in_flight in claim_slot(); every stats update
+    // this lease made is complete before the slot can be reset for another identity.
+    slots_[r.slot].in_flight.fetch_sub(1, std::memory_order_release);
+  }
+
+  // Writer-side introspection for tests and metrics (writer thread only).
+  std::size_t slots_in_use() const noexcept {
+    std::size_t c = 0;
+    for (const auto& o : owners_) c += o.owned ? 1 : 0;
+    return c;
+  }
+  std::uint64_t version() const noexcept { return version_; }
+
+ private:
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+
+  // Writer-private bookkeeping for one slot; readers never touch it.
+  struct Owner {
+    IpAddress address;
+    std::uint16_t port = 0;
+    bool owned = false;
+    std::uint8_t buffers = 0;  // bit k: buffer k refers to this slot
+    std::uint32_t generation = 0;
+    std::uint64_t hash = 0;
+  };
+  static_assert(kBuffers <= 8, "Owner::buffers is an 8-bit mask of buffers.");
+
+  std::size_t current_index() const noexcept { return current_.load(std::memory_order_relaxed); }  // writer's own store
+
+  // Every buffer that is not current and whose count reads zero can never be read again: any
+  // reader that bumps its count later fails its re-check of current_ (Dekker pairing).
+  void reclaim_buffers() noexcept {
+    const std::size_t cur = current_index();
+    for (std::size_t k = 0; k < kBuffers; ++k) {
+      if (k == cur || !live_[k]) continue;
+      // seq_cst: writer side of the Dekker pairing; also acquires the readers' unpin releases.
+      if (pins_[k].readers.load(std::memory_order_seq_cst) != 0) continue;
+      const std::uint8_t mask = static_cast<std::uint8_t>(~(1u << k));
+      for (std::size_t i = 0; i < buffers_[k].size; ++i) owners_[buffers_[k].entries[i].slot].buffers &= mask;
+      live_[k] = false;
+    }
+  }
+
+  std::uint32_t find_slot(const Endpoint& e) const noexcept {
+    const std::uint64_t h = e.identity_hash();
+    for (std::uint32_t s = 0; s < kSlots; ++s) {
+      const Owner& o = owners_[s];
+      if (o.owned && o.hash == h && o.port == e.port && o.address == e.address) return s;
+    }
+    return kNoSlot;
+  }
+
+  // A slot for a new identity: never owned, or owned by an identity that no live buffer refers to
+  // and that has no unfinished lease.
+  std::uint32_t claim_slot(const Endpoint& e) noexcept {
+    for (std::uint32_t s = 0; s < kSlots; ++s) {
+      Owner& o = owners_[s];
+      if (o.owned) {
+        if (o.buffers != 0) continue;
+        // Acquire: pairs with finish()'s release, so the last lease's stats updates are done
+        // before reset() overwrites them. Leases start only under a pin of a buffer that refers
+        // to the slot, and none is left, so the count cannot rise again.
+        if (slots_[s].in_flight.load(std::memory_order_acquire) != 0) continue;
+      }
+      o.owned = true;
+      o.address = e.address;
+      o.port = e.port;
+      o.hash = e.identity_hash();
+      o.buffers = 0;
+      return s;
+    }
+    return kNoSlot;
+  }
+
+  struct alignas(kCacheLine) Counter {
+    std::atomic<std::int32_t> value{0};
+  };
+
+  alignas(kCacheLine) std::atomic<std::uint32_t> current_{0};
+  mutable PinCount pins_[kBuffers];
+  mutable EndpointStats slots_[kSlots];
+  mutable Counter ejected_[1];
+  // Written by the writer only; read by readers only through a pinned buffer.
+  Buffer buffers_[kBuffers];
+  // Writer-private.
+  Owner owners_[kSlots];
+  bool live_[kBuffers] = {true, false, false, false};  // buffer 0 starts current, empty
+  std::uint32_t scratch_assigned_[Capacity] = {};     // publish() scratch, kept off the stack
+  std::uint32_t scratch_fresh_[Capacity] = {};
+  std::uint64_t version_ = 0;
+};
+
+}  // namespace svcres
