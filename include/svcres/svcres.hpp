@@ -8,3 +8,8 @@
 #include "svcres/core/ip_address.hpp"
 #include "svcres/core/random.hpp"
 #include "svcres/core/result.hpp"
+#include "svcres/dns/limits.hpp"
+#include "svcres/dns/message.hpp"
+#include "svcres/dns/name.hpp"
+#include "svcres/dns/types.hpp"
+#include "svcres/dns/writer.hpp"
