@@ -13,3 +13,8 @@
 #include "svcres/dns/name.hpp"
 #include "svcres/dns/types.hpp"
 #include "svcres/dns/writer.hpp"
+#include "svcres/metrics/counter.hpp"
+#include "svcres/metrics/emf.hpp"
+#include "svcres/metrics/histogram.hpp"
+#include "svcres/metrics/prometheus.hpp"
+#include "svcres/metrics/service_metrics.hpp"
