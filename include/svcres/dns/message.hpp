@@ -481,7 +481,8 @@ inline Errc check_rdata(const std::uint8_t* msg, std::size_t size, Type type, st
 
 inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size) noexcept {
   if (data == nullptr || size < header_size) return Errc::truncated;
-  if (size > max_message_size) return Errc::invalid_argument;
+  // No upper bound on `size`: transports cap a message at 65535 bytes (RFC 7766 §8), the codec
+  // parses whatever bytes it is given, and only the first 16 KiB can be pointer targets.
   Message m;
   m.data_ = data;
   m.size_ = size;
