@@ -58,6 +58,7 @@ enum class Errc : std::uint8_t {
   table_busy,          // publish found every snapshot buffer or spare slot still pinned; retry later
   retry_budget_exhausted,
   deadline_exceeded,   // the caller's overall deadline passed
+  try_failed,          // call(): the last try failed and no retry was allowed (its outcome says how)
   http_error,          // a malformed HTTP message (examples)
 };
 
@@ -105,6 +106,7 @@ constexpr const char* to_string(Errc e) noexcept {
     case Errc::table_busy: return "endpoint table busy (readers still pin old sets); retry publish";
     case Errc::retry_budget_exhausted: return "retry budget exhausted";
     case Errc::deadline_exceeded: return "deadline exceeded";
+    case Errc::try_failed: return "every try failed";
     case Errc::http_error: return "malformed HTTP message";
   }
   return "unknown error";
