@@ -1,0 +1,135 @@
+#pragma once
+// Cache<N, Capacity>: fixed-capacity answer cache keyed by (name, type), case-insensitive.
+//
+// - Positive entries live for the answer's TTL, which the resolver sets to the smallest TTL of the
+//   records used, capped (RFC 2181 §8 allows a cap; RFC 1035 §3.2.1 TTL semantics).
+// - Negative entries (nxdomain, nodata) live for their negative TTL, min(SOA TTL, SOA MINIMUM)
+//   (RFC 2308 §5), or a short default when the response had no SOA.
+// - Every entry is kept a further `stale_window` after expiry so that get_stale() can serve it when
+//   every server fails (RFC 8767 §4); get() never returns an expired entry.
+// - When full, the entry whose stale window ends first is replaced.
+// Not thread-safe by itself: the Resolver holds its mutex around every call. Lookup is a linear
+// scan of Capacity 64-bit hashes, then one name compare; no allocation anywhere.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "svcres/core/clock.hpp"
+#include "svcres/dns/name.hpp"
+#include "svcres/dns/types.hpp"
+#include "svcres/dns/wire.hpp"
+#include "svcres/resolve/answer.hpp"
+
+namespace svcres {
+namespace detail {
+
+// FNV-1a over the lower-cased wire name and the type.
+inline std::uint64_t cache_hash(const dns::Name& name, dns::Type type) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull ^ static_cast<std::uint16_t>(type);
+  const std::uint8_t* w = name.wire();
+  for (std::size_t i = 0; i < name.wire_size(); ++i) {
+    h ^= dns::detail::ascii_lower(w[i]);
+    h *= 0x100000001b3ull;
+  }
+  return h | 1;  // 0 marks a free slot
+}
+
+}  // namespace detail
+
+template <std::size_t N, std::size_t Capacity>
+class Cache {
+  static_assert(Capacity > 0, "Cache needs a capacity of at least one entry.");
+
+ public:
+  explicit Cache(Duration stale_window = std::chrono::minutes(5)) noexcept : stale_window_(stale_window) {}
+
+  // A fresh entry (now < expiry): copied into `out` with ttl set to the seconds left.
+  bool get(const dns::Name& name, dns::Type type, TimePoint now, Answer<N>& out) const noexcept {
+    const Entry* e = find(name, type);
+    if (!e || now >= e->expires) return false;
+    out = e->answer;
+    out.ttl = seconds_left(e->expires, now);
+    out.from_cache = true;
+    out.packets = 0;
+    return true;
+  }
+
+  // An expired entry still inside the stale window, marked stale (RFC 8767 §4). Only positive
+  // entries are served stale: a stale "does not exist" helps nobody.
+  bool get_stale(const dns::Name& name, dns::Type type, TimePoint now, Answer<N>& out) const noexcept {
+    const Entry* e = find(name, type);
+    if (!e || !e->answer.ok() || now >= e->expires + stale_window_) return false;
+    out = e->answer;
+    out.stale = now >= e->expires;
+    out.from_cache = true;
+    out.packets = 0;
+    return true;
+  }
+
+  // Stores `a` for a.ttl seconds. A TTL of 0 is not stored (RFC 1035 §3.2.1: use only once).
+  void put(const dns::Name& name, dns::Type type, const Answer<N>& a, TimePoint now) noexcept {
+    if (a.ttl == 0) return;
+    const std::uint64_t h = detail::cache_hash(name, type);
+    Entry* slot = find(name, type, h);
+    if (!slot) {
+      slot = &entries_[0];
+      for (auto& e : entries_) {
+        if (e.hash == 0) {
+          slot = &e;
+          break;
+        }
+        if (e.expires < slot->expires) slot = &e;
+      }
+    }
+    slot->hash = h;
+    slot->name = name;
+    slot->type = type;
+    slot->answer = a;
+    slot->answer.stale = false;
+    slot->answer.from_cache = false;
+    slot->expires = now + std::chrono::seconds(a.ttl);
+    if (size_ < Capacity && slot - entries_ >= static_cast<std::ptrdiff_t>(size_)) size_ = static_cast<std::size_t>(slot - entries_) + 1;
+  }
+
+  void erase(const dns::Name& name, dns::Type type) noexcept {
+    if (Entry* e = find(name, type, detail::cache_hash(name, type))) e->hash = 0;
+  }
+  void clear() noexcept {
+    for (auto& e : entries_) e.hash = 0;
+    size_ = 0;
+  }
+  Duration stale_window() const noexcept { return stale_window_; }
+  static constexpr std::size_t capacity() noexcept { return Capacity; }
+
+ private:
+  struct Entry {
+    std::uint64_t hash = 0;
+    dns::Type type = dns::Type::A;
+    TimePoint expires{};
+    dns::Name name;
+    Answer<N> answer;
+  };
+
+  static std::uint32_t seconds_left(TimePoint expires, TimePoint now) noexcept {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(expires - now).count();
+    return static_cast<std::uint32_t>((left + 999) / 1000);
+  }
+
+  const Entry* find(const dns::Name& name, dns::Type type) const noexcept {
+    return const_cast<Cache*>(this)->find(name, type, detail::cache_hash(name, type));
+  }
+  Entry* find(const dns::Name& name, dns::Type type, std::uint64_t h) noexcept {
+    for (std::size_t i = 0; i < size_; ++i) {
+      Entry& e = entries_[i];
+      if (e.hash == h && e.type == type && e.name.equals(name)) return &e;
+    }
+    return nullptr;
+  }
+
+  Entry entries_[Capacity];
+  std::size_t size_ = 0;  // entries_[size_..] have never been used
+  Duration stale_window_;
+};
+
+}  // namespace svcres

@@ -1,0 +1,437 @@
+// Resolver and EndpointResolver against a scripted transport and a ManualClock: every TTL, negative
+// caching, stale window and jitter decision is driven by hand.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "scripted_transport.hpp"
+#include "svcres/resolve/endpoint_resolver.hpp"
+#include "svcres/resolve/resolver.hpp"
+#include "test.hpp"
+
+using namespace std::chrono_literals;
+using svcres::Errc;
+using svcres::IpAddress;
+using svcres::ManualClock;
+using svcres::dns::Type;
+using svcres_test::Behaviour;
+using svcres_test::ScriptedTransport;
+
+namespace {
+using R = svcres::Resolver<ScriptedTransport, ManualClock>;
+
+svcres::ResolvConf conf(std::initializer_list<const char*> servers, const char* search = nullptr) {
+  svcres::ResolvConf c;
+  for (const char* s : servers) REQUIRE(c.add_nameserver(s).ok());
+  if (search) {
+    std::string_view rest(search);
+    while (!rest.empty()) {
+      auto sp = rest.find(' ');
+      REQUIRE(c.add_search(rest.substr(0, sp)).ok());
+      rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    }
+  }
+  c.timeout = 100ms;
+  return c;
+}
+
+ScriptedTransport cloud_map() {
+  ScriptedTransport t;
+  auto& z = t.s->zone;
+  z.service("user-service.local", 3, 8080, 2);
+  z.service("batch-worker.local", 40, 9000, 4);
+  z.a("api-service.local", "127.0.1.10", 10);
+  z.a("api-service.local", "127.0.1.11", 10);
+  z.cname("users.local", "user-service.local");
+  z.cname("loop-a.local", "loop-b.local");
+  z.cname("loop-b.local", "loop-a.local");
+  z.a("short.local", "127.0.6.10", 7);
+  return t;
+}
+
+std::set<std::string> texts(const svcres::FixedVector<svcres::Endpoint, 64>& eps) {
+  std::set<std::string> out;
+  for (const auto& e : eps) out.insert(std::string(to_text(e).view()));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("SRV with additional records takes addresses from them: one packet", "[resolver]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:15399"}), {}, t);
+  auto a = r.resolve("user-service.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 1);
+  CHECK(texts(a.endpoints) == std::set<std::string>{"127.0.2.10:8080", "127.0.2.11:8080", "127.0.2.12:8080"});
+  CHECK(a.endpoints[0].priority == 1);
+  CHECK(a.endpoints[0].weight == 1);
+  CHECK(a.ttl == 60);
+  CHECK(a.authoritative);
+}
+
+TEST_CASE("SRV without additional records queries each target", "[resolver]") {
+  auto t = cloud_map();
+  t.s->zone.additional = false;
+  R r(conf({"127.0.0.1:15399"}), {}, t);
+  auto a = r.resolve("user-service.local.", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 4);
+  CHECK(a.endpoints.size() == 3);
+  // The targets' A answers are now cached: a forced refresh of the SRV name costs one packet.
+  svcres::LookupFlags f;
+  f.bypass_cache = true;
+  CHECK(r.resolve("user-service.local.", Type::SRV, f).packets == 1);
+}
+
+TEST_CASE("CNAME chains are followed, loops stop", "[resolver]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:15399"}), {}, t);
+  auto a = r.resolve("users.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.endpoints.size() == 3);
+  auto loop = r.resolve("loop-a.local", Type::A);
+  CHECK(loop.error == Errc::cname_loop);
+}
+
+TEST_CASE("NXDOMAIN with SOA is cached for min(SOA TTL, MINIMUM)", "[resolver][negative]") {
+  auto t = cloud_map();
+  t.s->zone.soa_ttl = 900;
+  t.s->zone.soa_minimum = 30;
+  R r(conf({"127.0.0.1:15399"}), {}, t);
+  auto a = r.resolve("missing.local", Type::SRV);
+  CHECK(a.error == Errc::nxdomain);
+  CHECK(a.authoritative_empty());
+  CHECK(a.ttl == 30);
+  CHECK(r.resolve("missing.local", Type::SRV).packets == 0);
+  r.clock().advance(29s);
+  CHECK(r.resolve("missing.local", Type::SRV).from_cache);
+  r.clock().advance(2s);
+  auto again = r.resolve("missing.local", Type::SRV);
+  CHECK_FALSE(again.from_cache);
+  CHECK(again.packets == 1);
+  // SOA TTL below MINIMUM wins too (RFC 2308 §5: the minimum of the two).
+  t.s->zone.soa_ttl = 12;
+  r.clock().advance(31s);
+  CHECK(r.resolve("missing.local", Type::SRV).ttl == 12);
+}
+
+TEST_CASE("a negative answer without SOA gets the short default", "[resolver][negative]") {
+  auto t = cloud_map();
+  t.s->zone.with_soa = false;
+  svcres::ResolverOptions o;
+  o.negative_ttl_no_soa = 4;
+  R r(conf({"127.0.0.1:15399"}), o, t);
+  auto a = r.resolve("api-service.local", Type::SRV);
+  CHECK(a.error == Errc::nodata);
+  CHECK(a.ttl == 4);
+  r.clock().advance(5s);
+  CHECK(r.resolve("api-service.local", Type::SRV).packets == 1);
+}
+
+TEST_CASE("positive TTL is the smallest of the records used, capped", "[resolver][cache]") {
+  auto t = cloud_map();
+  t.s->zone.a("mixed.local", "127.0.9.1", 300);
+  t.s->zone.a("mixed.local", "127.0.9.2", 20);
+  svcres::ResolverOptions o;
+  o.max_ttl = 3600;
+  R r(conf({"127.0.0.1:15399"}), o, t);
+  CHECK(r.resolve("mixed.local", Type::A).ttl == 20);
+  t.s->zone.a("long.local", "127.0.9.3", 86400);
+  o.max_ttl = 100;
+  R capped(conf({"127.0.0.1:15399"}), o, t);
+  CHECK(capped.resolve("long.local", Type::A).ttl == 100);
+  r.clock().advance(19s);
+  CHECK(r.resolve("mixed.local", Type::A).ttl == 1);
+  r.clock().advance(1s);
+  CHECK(r.resolve("mixed.local", Type::A).packets == 1);
+}
+
+TEST_CASE("TC over UDP retries the same server over TCP and is never cached", "[resolver][tcp]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:15399"}), {}, t);
+  auto a = r.resolve("batch-worker.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.endpoints.size() == 40);
+  CHECK(t.s->tcp_calls.size() == 1);
+  CHECK(r.stats().tcp_fallbacks == 1);
+  // dnsmasq style: TC with a partial answer is also discarded.
+  auto d = cloud_map();
+  d.s->zone.truncate_partial = true;
+  R rd(conf({"127.0.0.1:15399"}), {}, d);
+  auto b = rd.resolve("batch-worker.local", Type::SRV);
+  REQUIRE(b.ok());
+  CHECK(b.endpoints.size() == 40);
+}
+
+TEST_CASE("failover: closed, silent, SERVFAIL and garbage servers are skipped", "[resolver][failover]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::refused;
+  t.s->behaviour[2] = Behaviour::timeout;
+  t.s->behaviour[3] = Behaviour::servfail;
+  t.s->behaviour[4] = Behaviour::garbage;
+  R r(conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:5"}), {}, t);
+  auto a = r.resolve("user-service.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 5);
+  CHECK(t.s->udp_calls == std::vector<std::uint16_t>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("all servers failing: attempts rounds, then the error", "[resolver][failover]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::servfail;
+  t.s->behaviour[2] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2"});
+  c.attempts = 3;
+  R r(c, {}, t);
+  auto a = r.resolve("user-service.local", Type::SRV);
+  CHECK(a.error == Errc::server_failure);
+  CHECK(a.packets == 6);
+}
+
+TEST_CASE("rotate spreads the first server", "[resolver][failover]") {
+  auto t = cloud_map();
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+  c.rotate = true;
+  svcres::ResolverOptions o;
+  o.cache = false;
+  R r(c, o, t);
+  for (int i = 0; i < 3; ++i) REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  std::set<std::uint16_t> firsts(t.s->udp_calls.begin(), t.s->udp_calls.end());
+  CHECK(firsts.size() == 3);
+}
+
+TEST_CASE("a spoofed reply with a wrong ID is ignored", "[resolver][security]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::spoof_then_answer;
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  auto a = r.resolve("user-service.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.endpoints.size() == 3);
+}
+
+TEST_CASE("0x20: the echoed question must keep the random case", "[resolver][security]") {
+  auto t = cloud_map();
+  svcres::ResolverOptions o;
+  o.use_0x20 = true;
+  R r(conf({"127.0.0.1:1"}), o, t);
+  REQUIRE(r.resolve("user-service.local", Type::SRV).ok());  // MiniZone echoes the case it got
+  svcres::detail::ReplyMatch m{0x1234, nullptr, Type::A, true};
+  svcres::dns::Name sent = svcres_test::name("AbC.local.");
+  m.qname = &sent;
+  std::uint8_t q[300];
+  auto n = svcres::dns::write_query(q, sizeof q, 0x1234, svcres_test::name("abc.local."), Type::A, {});
+  REQUIRE(n.ok());
+  q[2] |= 0x80;
+  CHECK_FALSE(svcres::detail::reply_matches(&m, q, *n));
+  m.exact_case = false;
+  CHECK(svcres::detail::reply_matches(&m, q, *n));
+}
+
+TEST_CASE("search list and ndots", "[resolver][search]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}, "corp.test local"), {}, t);
+  // "user-service" has 0 dots < ndots 1: search first; corp.test is outside the zone (no SOA), then local.
+  auto a = r.resolve("user-service", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(std::string(a.name.to_text().view()) == "user-service.local.");
+  CHECK(a.packets == 2);
+  // With a dot it is tried as is first.
+  auto b = r.resolve("user-service.local", Type::SRV);
+  CHECK(std::string(b.name.to_text().view()) == "user-service.local.");
+  // Absolute: no search at all.
+  auto c = r.resolve("user-service.", Type::SRV);
+  CHECK(c.error != Errc::ok);
+  auto bad = r.resolve("a..b", Type::A);
+  CHECK(bad.error == Errc::bad_name_text);
+}
+
+TEST_CASE("serve-stale: every server down returns the last answer flagged stale, for a bounded window",
+          "[resolver][stale]") {
+  auto t = cloud_map();
+  svcres::ResolverOptions o;
+  o.stale_window = 60s;
+  R r(conf({"127.0.0.1:1"}), o, t);
+  REQUIRE(r.resolve("user-service.local", Type::SRV).ok());
+  t.s->behaviour[1] = Behaviour::timeout;
+  r.clock().advance(61s);  // TTL 60 passed
+  auto a = r.resolve("user-service.local", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(a.stale);
+  CHECK(a.endpoints.size() == 3);
+  CHECK(a.ttl == 30);
+  CHECK(r.stats().stale_served == 1);
+  r.clock().advance(60s);  // past the window
+  auto gone = r.resolve("user-service.local", Type::SRV);
+  CHECK(gone.error == Errc::timeout);
+  svcres::LookupFlags no_stale;
+  no_stale.allow_stale = false;
+  r.clock().set(r.clock().now() - 59s);
+  CHECK(r.resolve("user-service.local", Type::SRV, no_stale).error == Errc::timeout);
+}
+
+TEST_CASE("identical concurrent lookups send one query", "[resolver][coalesce]") {
+  auto t = cloud_map();
+  t.s->on_call = [] { std::this_thread::sleep_for(100ms); };
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  std::atomic<int> ok{0};
+  std::thread th[4];
+  for (auto& x : th)
+    x = std::thread([&] {
+      if (r.resolve("api-service.local", Type::A).endpoints.size() == 2) ++ok;
+    });
+  for (auto& x : th) x.join();
+  CHECK(ok == 4);
+  CHECK(t.s->udp_calls.size() == 1);
+  CHECK(r.stats().coalesced + r.stats().cache_hits == 3);
+}
+
+// ---- EndpointResolver
+
+namespace {
+using ER = svcres::EndpointResolver<R>;
+}
+
+TEST_CASE("EndpointResolver: SRV service, then cached until the jittered refresh time", "[endpoint_resolver]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  svcres::EndpointResolverOptions o;
+  o.refresh_fraction = 0.75;
+  o.refresh_jitter = 0.15;
+  ER er(r, o);
+  er.seed(7);
+  auto s = er.get("user-service.local", 1);
+  REQUIRE(s.error == Errc::ok);
+  CHECK(s.from_srv);
+  CHECK(s.endpoints.size() == 3);
+  CHECK(s.endpoints[0].port == 8080);
+  CHECK(s.packets == 1);
+  const auto delay = s.refresh_at - r.clock().now();
+  CHECK(delay >= 45s);  // 0.75 * 60
+  CHECK(delay <= 54s);  // 0.90 * 60
+  CHECK(s.expires - r.clock().now() == 60s);
+  CHECK(er.get("user-service.local", 1).packets == 0);
+  r.clock().advance(delay);
+  auto again = er.get("user-service.local", 1);
+  CHECK(again.packets == 1);  // refreshed ahead of the 60 s expiry
+  CHECK(again.generation == s.generation);  // same tasks
+  CHECK(er.total_packets() == 2);
+}
+
+TEST_CASE("EndpointResolver: jitter spreads refresh times", "[endpoint_resolver]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  ER er(r);
+  std::set<long long> delays;
+  for (int i = 0; i < 20; ++i) {
+    auto s = er.refresh("user-service.local", 1);
+    delays.insert(std::chrono::duration_cast<std::chrono::milliseconds>(s.refresh_at - r.clock().now()).count());
+  }
+  CHECK(delays.size() > 10);
+  CHECK(*delays.begin() >= 45000);
+  CHECK(*delays.rbegin() <= 54000);
+}
+
+TEST_CASE("EndpointResolver: A-only service takes the caller's port", "[endpoint_resolver]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  ER er(r);
+  auto s = er.get("api-service.local", 8443);
+  REQUIRE(s.error == Errc::ok);
+  CHECK_FALSE(s.from_srv);
+  CHECK(texts(s.endpoints) == std::set<std::string>{"127.0.1.10:8443", "127.0.1.11:8443"});
+  CHECK(s.packets == 2);  // SRV (NODATA) then A
+  CHECK(s.ttl == 10);
+}
+
+TEST_CASE("EndpointResolver: failure keeps the set (stale), only NXDOMAIN empties it", "[endpoint_resolver][stale]") {
+  auto t = cloud_map();
+  svcres::ResolverOptions ro;
+  ro.stale_window = 120s;
+  R r(conf({"127.0.0.1:1"}), ro, t);
+  ER er(r);
+  auto good = er.get("user-service.local", 1);
+  REQUIRE(good.endpoints.size() == 3);
+  t.s->behaviour[1] = Behaviour::timeout;
+  r.clock().advance(55s);  // refresh due, not yet expired
+  auto early = er.get("user-service.local", 1);
+  CHECK(early.error == Errc::ok);
+  CHECK_FALSE(early.stale);
+  CHECK(early.endpoints.size() == 3);
+  r.clock().advance(10s);  // expired, inside the stale window
+  auto stale = er.get("user-service.local", 1);
+  CHECK(stale.error == Errc::ok);
+  CHECK(stale.stale);
+  CHECK(stale.endpoints.size() == 3);
+  r.clock().advance(200s);  // past the window: an error, but the set is still not emptied
+  auto late = er.get("user-service.local", 1);
+  CHECK(late.error == Errc::timeout);
+  CHECK(late.endpoints.size() == 3);
+  CHECK_FALSE(late.authoritative_empty);
+  // The service is deregistered: NXDOMAIN empties the set.
+  t.s->behaviour[1] = Behaviour::answer;
+  t.s->zone.records.erase(std::remove_if(t.s->zone.records.begin(), t.s->zone.records.end(),
+                                         [](const svcres_test::ZoneRecord& z) {
+                                           return z.owner.is_subdomain_of(svcres_test::name("user-service.local."));
+                                         }),
+                          t.s->zone.records.end());
+  auto empty = er.refresh("user-service.local", 1);
+  CHECK(empty.error == Errc::nxdomain);
+  CHECK(empty.authoritative_empty);
+  CHECK(empty.endpoints.empty());
+  CHECK(empty.generation != late.generation);
+}
+
+TEST_CASE("EndpointResolver merge mode learns all 40 tasks from 8-record answers", "[endpoint_resolver][merge]") {
+  auto t = cloud_map();
+  t.s->zone.max_answers = 8;
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  svcres::EndpointResolverOptions o;
+  o.merge = svcres::MergeMode::union_of_refreshes;
+  o.merge_keep_refreshes = 1000;
+  ER er(r, o);
+  std::size_t n = 0;
+  int refreshes = 0;
+  for (; refreshes < 200 && n < 40; ++refreshes) n = er.refresh("batch-worker.local", 1).endpoints.size();
+  CHECK(n == 40);
+  INFO("refreshes " << refreshes);
+  // Replace mode never holds more than one answer's worth.
+  ER plain(r);
+  CHECK(plain.refresh("batch-worker.local", 1).endpoints.size() == 8);
+}
+
+TEST_CASE("EndpointResolver merge mode ages out tasks not seen for N refreshes", "[endpoint_resolver][merge]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  svcres::EndpointResolverOptions o;
+  o.merge = svcres::MergeMode::union_of_refreshes;
+  o.merge_keep_refreshes = 3;
+  ER er(r, o);
+  REQUIRE(er.refresh("user-service.local", 1).endpoints.size() == 3);
+  // Task 0 goes away.
+  auto& recs = t.s->zone.records;
+  recs.erase(std::remove_if(recs.begin(), recs.end(),
+                            [](const svcres_test::ZoneRecord& z) {
+                              return z.type == Type::SRV && z.target == svcres_test::name("task0.user-service.local.");
+                            }),
+             recs.end());
+  CHECK(er.refresh("user-service.local", 1).endpoints.size() == 3);  // missed 1
+  CHECK(er.refresh("user-service.local", 1).endpoints.size() == 3);  // missed 2
+  CHECK(er.refresh("user-service.local", 1).endpoints.size() == 2);  // missed 3: dropped
+  // Ageing by time as well.
+  svcres::EndpointResolverOptions by_time = o;
+  by_time.merge_keep_refreshes = 1000;
+  by_time.merge_keep_for = 30s;
+  ER er2(r, by_time);
+  t.s->zone.service("user-service.local", 1, 8080, 2);  // task0 back
+  REQUIRE(er2.refresh("user-service.local", 1).endpoints.size() == 3);
+  recs.erase(std::remove_if(recs.begin(), recs.end(),
+                            [](const svcres_test::ZoneRecord& z) {
+                              return z.type == Type::SRV && z.target == svcres_test::name("task0.user-service.local.");
+                            }),
+             recs.end());
+  r.clock().advance(31s);
+  CHECK(er2.refresh("user-service.local", 1).endpoints.size() == 2);
+}

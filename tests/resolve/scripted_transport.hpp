@@ -1,0 +1,78 @@
+#pragma once
+// ScriptedTransport: a Transport for unit tests. Each server (by port) gets a behaviour; answers come
+// from a MiniZone. UDP replies go through the resolver's accept() check exactly as the POSIX
+// transport does, so spoofed replies queued before the real one are ignored the same way.
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "mini_zone.hpp"
+#include "svcres/resolve/transport.hpp"
+
+namespace svcres_test {
+
+enum class Behaviour { answer, timeout, refused, servfail, garbage, spoof_then_answer };
+
+struct ScriptState {
+  MiniZone zone;
+  std::map<std::uint16_t, Behaviour> behaviour;  // by server port; default answer
+  std::vector<std::uint16_t> udp_calls, tcp_calls;  // server ports, in order
+  std::function<void()> on_call;                    // e.g. a sleep to widen a race
+  std::mutex mu;
+};
+
+struct ScriptedTransport {
+  std::shared_ptr<ScriptState> s = std::make_shared<ScriptState>();
+
+  svcres::Result<std::size_t> udp(const svcres::Exchange& x) { return run(x, false); }
+  svcres::Result<std::size_t> tcp(const svcres::Exchange& x) { return run(x, true); }
+
+ private:
+  svcres::Result<std::size_t> run(const svcres::Exchange& x, bool tcp) {
+    Behaviour b;
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      (tcp ? s->tcp_calls : s->udp_calls).push_back(x.server.port);
+      auto it = s->behaviour.find(x.server.port);
+      b = it == s->behaviour.end() ? Behaviour::answer : it->second;
+    }
+    if (s->on_call) s->on_call();
+    switch (b) {
+      case Behaviour::timeout: return svcres::Errc::timeout;
+      case Behaviour::refused: return svcres::Errc::connection_refused;
+      case Behaviour::garbage: {
+        // Right ID and question, then nonsense: the header claims 3 answers that are not there.
+        std::memcpy(x.reply, x.query, x.query_size);
+        x.reply[2] |= 0x80;
+        x.reply[7] = 3;
+        return x.query_size;
+      }
+      case Behaviour::servfail: {
+        std::memcpy(x.reply, x.query, x.query_size);
+        x.reply[2] |= 0x80;
+        x.reply[3] = 2;
+        return x.query_size;
+      }
+      default: break;
+    }
+    std::size_t n;
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      if (b == Behaviour::spoof_then_answer && !tcp) {
+        // A reply with the wrong ID arrives first: accept() must reject it.
+        n = s->zone.answer(x.query, x.query_size, x.reply, x.reply_capacity, false);
+        x.reply[0] ^= 0x5a;
+        if (x.accept && x.accept(x.accept_ctx, x.reply, n)) return svcres::Errc::invalid_argument;  // test fails
+      }
+      n = s->zone.answer(x.query, x.query_size, x.reply, x.reply_capacity, tcp);
+    }
+    if (n == 0) return svcres::Errc::timeout;
+    if (x.accept && !x.accept(x.accept_ctx, x.reply, n)) return tcp ? svcres::Errc::mismatched_reply : svcres::Errc::timeout;
+    return n;
+  }
+};
+
+}  // namespace svcres_test
