@@ -1,0 +1,108 @@
+#pragma once
+// The bootstrap's settings, from the function's environment variables (Lambda passes configuration
+// that way). Every variable is optional.
+//
+//   SVCRES_BACKEND             service name to call                 user-service.local
+//   SVCRES_BACKEND_PATH        HTTP path on the backend              /
+//   SVCRES_BACKEND_METHOD      POST (the event is the body) or GET   POST
+//   SVCRES_BACKEND_PORT        port when the name has A records only 80
+//   SVCRES_RESOLV_CONF         resolver configuration file           /etc/resolv.conf
+//   SVCRES_NAMESERVER          "ip:port[,ip:port...]": replaces the file's nameservers
+//   SVCRES_POLICY              least_request | round_robin | weighted_srv | peak_ewma
+//   SVCRES_MAX_TRIES           tries per invocation, first included  3
+//   SVCRES_TRY_TIMEOUT_MS      per-try timeout                       2000
+//   SVCRES_DEADLINE_MARGIN_MS  kept free before Lambda's deadline    300
+//   SVCRES_RETRY_BUDGET_PCT    retries allowed as % of requests (10 s window, at least 10)  20
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace svcres_examples {
+namespace lambda {
+
+enum class PolicyKind { least_request, round_robin, weighted_srv, peak_ewma };
+
+inline const char* to_string(PolicyKind p) noexcept {
+  switch (p) {
+    case PolicyKind::least_request: return "least_request";
+    case PolicyKind::round_robin: return "round_robin";
+    case PolicyKind::weighted_srv: return "weighted_srv";
+    case PolicyKind::peak_ewma: return "peak_ewma";
+  }
+  return "?";
+}
+
+struct Config {
+  std::string backend = "user-service.local";
+  std::string path = "/";
+  std::string method = "POST";
+  std::uint16_t backend_port = 80;
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::string nameservers;  // empty: those of resolv_conf
+  PolicyKind policy = PolicyKind::least_request;
+  unsigned max_tries = 3;
+  std::chrono::milliseconds try_timeout{2000};
+  std::chrono::milliseconds deadline_margin{300};
+  unsigned retry_budget_percent = 20;
+
+  // Reads the environment; a malformed value is a start-up error (`error` says which), because a
+  // function that silently ignores its configuration is worse than one that fails to start.
+  static bool from_env(Config& c, std::string& error) {
+    auto str = [](const char* name, std::string& out) {
+      if (const char* v = std::getenv(name); v && *v) out = v;
+    };
+    auto num = [&](const char* name, unsigned long lo, unsigned long hi, unsigned long& out) {
+      const char* v = std::getenv(name);
+      if (!v || !*v) return true;
+      char* end = nullptr;
+      unsigned long x = std::strtoul(v, &end, 10);
+      if (*end != '\0' || x < lo || x > hi || v[0] == '-') {
+        error = std::string(name) + "=" + v + " is not a number in " + std::to_string(lo) + ".." + std::to_string(hi);
+        return false;
+      }
+      out = x;
+      return true;
+    };
+    str("SVCRES_BACKEND", c.backend);
+    str("SVCRES_BACKEND_PATH", c.path);
+    str("SVCRES_BACKEND_METHOD", c.method);
+    str("SVCRES_RESOLV_CONF", c.resolv_conf);
+    str("SVCRES_NAMESERVER", c.nameservers);
+    if (c.path.empty() || c.path[0] != '/') {
+      error = "SVCRES_BACKEND_PATH must start with '/'";
+      return false;
+    }
+    if (c.method != "GET" && c.method != "POST") {
+      error = "SVCRES_BACKEND_METHOD must be GET or POST";
+      return false;
+    }
+    unsigned long port = c.backend_port, tries = c.max_tries, timeout = static_cast<unsigned long>(c.try_timeout.count()),
+                  margin = static_cast<unsigned long>(c.deadline_margin.count()), budget = c.retry_budget_percent;
+    if (!num("SVCRES_BACKEND_PORT", 1, 65535, port) || !num("SVCRES_MAX_TRIES", 1, 10, tries) ||
+        !num("SVCRES_TRY_TIMEOUT_MS", 1, 900000, timeout) || !num("SVCRES_DEADLINE_MARGIN_MS", 0, 60000, margin) ||
+        !num("SVCRES_RETRY_BUDGET_PCT", 0, 100, budget))
+      return false;
+    c.backend_port = static_cast<std::uint16_t>(port);
+    c.max_tries = static_cast<unsigned>(tries);
+    c.try_timeout = std::chrono::milliseconds(timeout);
+    c.deadline_margin = std::chrono::milliseconds(margin);
+    c.retry_budget_percent = static_cast<unsigned>(budget);
+    if (const char* p = std::getenv("SVCRES_POLICY"); p && *p) {
+      std::string v = p;
+      if (v == "least_request") c.policy = PolicyKind::least_request;
+      else if (v == "round_robin") c.policy = PolicyKind::round_robin;
+      else if (v == "weighted_srv") c.policy = PolicyKind::weighted_srv;
+      else if (v == "peak_ewma") c.policy = PolicyKind::peak_ewma;
+      else {
+        error = "SVCRES_POLICY=" + v + " is not one of least_request, round_robin, weighted_srv, peak_ewma";
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace lambda
+}  // namespace svcres_examples

@@ -1,0 +1,404 @@
+// End to end on loopback: the real bootstrap process, a Runtime API stand-in that checks what the
+// bootstrap sends, NSD serving the service names, and HTTP backends on 127.0.7.x playing ECS tasks
+// (one healthy, one answering 503, one hanging). No part is mocked.
+//
+// Environment (all optional):
+//   SVCRES_LAMBDA_BOOTSTRAP  bootstrap binary to test (default: the one this build made)
+//   SVCRES_LAMBDA_EMULATOR   run it through this program (qemu-aarch64-static for the arm64 build)
+//   SVCRES_LAMBDA_PORT_BASE  first of the ports used (default 15500; uses base .. base+99)
+//   SVCRES_LAMBDA_RUN_DIR    where NSD's files and the logs go
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <memory>
+#include <sys/stat.h>
+
+#include "common/backend_server.hpp"
+#include "mini_json.hpp"
+#include "process.hpp"
+#include "runtime_standin.hpp"
+#include "test.hpp"
+
+using namespace lambda_test;
+using namespace std::chrono_literals;
+using svcres_examples::BackendServer;
+
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+int port_base() { return std::atoi(env_or("SVCRES_LAMBDA_PORT_BASE", "15500").c_str()); }
+int dns_port() { return port_base(); }
+int backend_port() { return port_base() + 80; }
+std::string run_dir() { return env_or("SVCRES_LAMBDA_RUN_DIR", SVCRES_LAMBDA_RUN_DIR_DEFAULT); }
+
+svcres::Endpoint ep(const std::string& text) { return svcres::Endpoint::parse(text).value(); }
+
+// A hand-built query (RFC 1035 §4.1) for readiness: any reply from the port means NSD is serving.
+bool dns_answers(int port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(0x7f000001);
+  std::string q("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+  q += std::string("\x0cuser-service\x05local\x00", 20);
+  q += std::string("\x00\x21\x00\x01", 4);
+  ::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  pollfd p{fd, POLLIN, 0};
+  bool ok = ::poll(&p, 1, 200) == 1;
+  char buf[512];
+  if (ok) ok = ::recv(fd, buf, sizeof buf, 0) > 12 && buf[0] == 0x12 && buf[1] == 0x34;
+  ::close(fd);
+  return ok;
+}
+
+// NSD (Debian's) authoritative for local. with the services the tests call, plus three HTTP tasks.
+struct World {
+  std::string dir;
+  Process nsd;
+  std::unique_ptr<BackendServer> healthy, failing, slow;
+  bool ready = false;
+  std::string problem;
+
+  World() {
+    dir = run_dir();
+    ::mkdir(dir.c_str(), 0755);
+    int bp = backend_port();
+    std::string p = std::to_string(bp);
+    write_file(dir + "/local.zone",
+               "$ORIGIN local.\n$TTL 5\n"
+               "@ 5 IN SOA ns.local. hostmaster.local. ( 1 60 30 600 5 )\n"
+               "@ IN NS ns.local.\n"
+               "ns IN A 127.0.0.1\n"
+               // user-service: one healthy task, one answering 503
+               "user-service IN SRV 1 1 " + p + " task-a.user-service.local.\n"
+               "user-service IN SRV 1 1 " + p + " task-b.user-service.local.\n"
+               "task-a.user-service IN A 127.0.7.1\n"
+               "task-b.user-service IN A 127.0.7.2\n"
+               // broken-service: its only task answers 503
+               "broken-service IN SRV 1 1 " + p + " task-b.user-service.local.\n"
+               // slow-service: its only task never answers in time
+               "slow-service IN SRV 1 1 " + p + " task-c.slow-service.local.\n"
+               "task-c.slow-service IN A 127.0.7.3\n");
+    write_file(dir + "/nsd.conf",
+               "server:\n  ip-address: 127.0.0.1\n  port: " + std::to_string(dns_port()) +
+                   "\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"" + dir + "\"\n  pidfile: \"" + dir +
+                   "/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"" + dir + "/xfrd.state\"\n  xfrdir: \"" + dir +
+                   "\"\n  zonelistfile: \"" + dir + "/zone.list\"\n  logfile: \"" + dir +
+                   "/nsd.log\"\n  server-count: 1\n  verbosity: 1\n\nremote-control:\n  control-enable: no\n\n"
+                   "zone:\n  name: \"local\"\n  zonefile: \"local.zone\"\n");
+    write_file(dir + "/resolv.conf", "# written by lambda_e2e_test\nnameserver 127.0.0.1\noptions timeout:1 attempts:2\n");
+    std::string nsd_bin = access("/usr/sbin/nsd", X_OK) == 0 ? "/usr/sbin/nsd" : "nsd";
+    if (!nsd.start({nsd_bin, "-d", "-c", dir + "/nsd.conf"}, {}, dir + "/nsd.out", dir + "/nsd.err")) {
+      problem = "cannot start nsd";
+      return;
+    }
+    for (int i = 0; i < 100 && !dns_answers(dns_port()); ++i) {
+      if (nsd.exited()) {
+        problem = "nsd exited: " + nsd.err() + read_file(dir + "/nsd.log");
+        return;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    if (!dns_answers(dns_port())) {
+      problem = "nsd does not answer on 127.0.0.1:" + std::to_string(dns_port());
+      return;
+    }
+    healthy = std::make_unique<BackendServer>(ep("127.0.7.1:" + p), BackendServer::Mode::healthy);
+    failing = std::make_unique<BackendServer>(ep("127.0.7.2:" + p), BackendServer::Mode::failing);
+    slow = std::make_unique<BackendServer>(ep("127.0.7.3:" + p), BackendServer::Mode::slow, 20s);
+    for (BackendServer* b : {healthy.get(), failing.get(), slow.get()}) {
+      auto s = b->start();
+      if (!s) {
+        problem = "backend: " + s.text();
+        return;
+      }
+    }
+    ready = true;
+  }
+};
+
+World& world() {
+  static World w;
+  return w;
+}
+
+// One bootstrap process against its own Runtime API stand-in.
+struct Runtime {
+  RuntimeApiStandin api;
+  Process proc;
+  std::string name;
+
+  Runtime(const std::string& scenario, int port_offset) : api(ep("127.0.0.1:" + std::to_string(port_base() + port_offset))), name(scenario) {}
+
+  bool start(std::vector<std::string> env) {
+    if (!api.start()) return false;
+    std::string bin = env_or("SVCRES_LAMBDA_BOOTSTRAP", SVCRES_LAMBDA_BOOTSTRAP_DEFAULT);
+    std::vector<std::string> argv;
+    std::string emu = env_or("SVCRES_LAMBDA_EMULATOR", "");
+    if (!emu.empty()) argv.push_back(emu);
+    argv.push_back(bin);
+    env.push_back("AWS_LAMBDA_RUNTIME_API=" + api.address());
+    env.push_back("SVCRES_RESOLV_CONF=" + world().dir + "/resolv.conf");
+    bool has_ns = false;
+    for (const std::string& e : env) has_ns |= e.rfind("SVCRES_NAMESERVER=", 0) == 0;
+    if (!has_ns) env.push_back("SVCRES_NAMESERVER=127.0.0.1:" + std::to_string(dns_port()));
+    return proc.start(argv, env, world().dir + "/" + name + ".stdout", world().dir + "/" + name + ".stderr");
+  }
+
+  std::vector<mini_json::Value> emf_lines() {
+    std::vector<mini_json::Value> out;
+    std::stringstream ss(proc.out());
+    std::string line;
+    while (std::getline(ss, line)) {
+      mini_json::Value v;
+      REQUIRE(mini_json::parse(line, v));  // stdout carries only EMF documents, one per line
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  std::string logs() { return proc.err(); }
+};
+
+double num(const mini_json::Value& v, const char* key) {
+  const mini_json::Value* f = v.get(key);
+  REQUIRE(f);
+  REQUIRE(f->is_number());
+  return f->n;
+}
+std::string str(const mini_json::Value& v, const char* key) {
+  const mini_json::Value* f = v.get(key);
+  REQUIRE(f);
+  REQUIRE(f->is_string());
+  return f->s;
+}
+
+// Every metric declared under _aws must be present as a number, per the EMF specification.
+void check_emf_shape(const mini_json::Value& v) {
+  const mini_json::Value* aws = v.get("_aws");
+  REQUIRE(aws);
+  REQUIRE(aws->get("Timestamp"));
+  const mini_json::Value* cwm = aws->get("CloudWatchMetrics");
+  REQUIRE(cwm);
+  REQUIRE(cwm->items.size() == 1);
+  const mini_json::Value& d = cwm->items[0];
+  CHECK(str(d, "Namespace") == "svcres/lambda");
+  const mini_json::Value* metrics = d.get("Metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->items.size() >= 8);
+  for (const mini_json::Value& m : metrics->items) num(v, str(m, "Name").c_str());
+  CHECK(!str(v, "Service").empty());
+}
+
+Invocation invocation(const std::string& id, std::string event = "{\"user\":42}") {
+  Invocation i;
+  i.id = id;
+  i.event = std::move(event);
+  return i;
+}
+
+}  // namespace
+
+TEST_CASE("bootstrap serves invocations through svcres, retries on another task, survives bad input",
+          "[e2e][serve]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  std::size_t failing_before = w.failing->hits();
+  Runtime rt("serve", 10);
+  REQUIRE(rt.start({"SVCRES_BACKEND=user-service.local", "SVCRES_BACKEND_PATH=/users/lookup", "SVCRES_POLICY=round_robin"}));
+  REQUIRE(rt.api.wait_next_count(1, 20s));
+  double cold_ms = std::chrono::duration<double, std::milli>(rt.api.first_next_at() - rt.proc.started()).count();
+  std::printf("RESULT lambda_cold_start bootstrap=%s first_next_ms=%.1f\n",
+              env_or("SVCRES_LAMBDA_EMULATOR", "").empty() ? "native" : "emulated", cold_ms);
+  INFO(rt.logs());
+  CHECK(rt.logs().find("resolver configuration from") != std::string::npos);
+  CHECK(rt.logs().find("nameservers 127.0.0.1:" + std::to_string(dns_port())) != std::string::npos);
+  CHECK(rt.logs().find("timeout 1000 ms; attempts 2") != std::string::npos);
+
+  // A series of ordinary invocations: every answer comes from the healthy task.
+  const int n = 12;
+  std::size_t served = 0;
+  for (int i = 0; i < n; ++i) {
+    Invocation inv = invocation("ok-" + std::to_string(i));
+    inv.chunked = i % 3 == 1;  // the Runtime API may frame the event either way
+    rt.api.push(inv);
+    Result r;
+    REQUIRE(rt.api.wait_result(inv.id, 10s, r));
+    INFO(r.body);
+    CHECK_FALSE(r.is_error);
+    mini_json::Value body;
+    REQUIRE(mini_json::parse(r.body, body));
+    CHECK(str(body, "task") == w.healthy->name());
+    CHECK(str(body, "path") == "/users/lookup");
+    CHECK(num(body, "request_bytes") == 11);
+    ++served;
+  }
+  std::size_t failing_hits = w.failing->hits() - failing_before;
+  CHECK(failing_hits >= 1);  // round robin over two tasks reaches the failing one
+
+  // Bad input from the Runtime API; each is answered (when it names an invocation) and the runtime
+  // keeps serving.
+  Invocation garbage;  // no request id can be read: nothing to answer, the runtime asks again
+  garbage.id = "garbage";
+  garbage.raw_reply = "HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n{}";
+  garbage.expect_result = false;
+  rt.api.push(garbage);
+  Invocation bad_deadline;
+  bad_deadline.id = "bad-deadline";
+  bad_deadline.raw_reply = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: bad-deadline\r\n"
+                           "Lambda-Runtime-Deadline-Ms: soon\r\nContent-Length: 2\r\n\r\n{}";
+  rt.api.push(bad_deadline);
+  Invocation cut;
+  cut.id = "cut-body";
+  cut.raw_reply = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut-body\r\n"
+                  "Lambda-Runtime-Deadline-Ms: 99999999999999\r\nContent-Length: 100\r\n\r\n{\"trunc";
+  rt.api.push(cut);
+  Invocation too_big = invocation("too-big", std::string(6 * 1024 * 1024 + 1, 'x'));
+  rt.api.push(too_big);
+  Invocation bad_header;
+  bad_header.id = "bad-header";
+  bad_header.raw_reply = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: bad-header\r\nBroken Header: x\r\n"
+                         "Content-Length: 2\r\n\r\n{}";
+  rt.api.push(bad_header);
+  struct Expect {
+    const char* id;
+    const char* type;
+    const char* says;
+  } expects[] = {
+      {"bad-deadline", "Runtime.MalformedInvocation", "Lambda-Runtime-Deadline-Ms"},
+      {"cut-body", "Runtime.MalformedInvocation", "closed"},
+      {"too-big", "Runtime.EventTooLarge", "over the limit"},
+      {"bad-header", "Runtime.MalformedInvocation", "header name"},
+  };
+  for (const Expect& e : expects) {
+    INFO(e.id);
+    Result r;
+    REQUIRE(rt.api.wait_result(e.id, 10s, r));
+    CHECK(r.is_error);
+    CHECK(r.error_type == e.type);
+    CHECK(r.error_type_header == e.type);
+    CHECK(r.error_message.find(e.says) != std::string::npos);
+  }
+  Invocation after = invocation("after-bad-input");
+  rt.api.push(after);
+  Result r;
+  REQUIRE(rt.api.wait_result(after.id, 10s, r));
+  CHECK_FALSE(r.is_error);
+  CHECK(rt.logs().find("2OO") != std::string::npos);  // the unanswerable reply was logged clearly
+  CHECK_FALSE(rt.proc.exited());
+
+  // Metrics: one EMF line per answered invocation; the retries are exactly the 503s.
+  rt.proc.stop();
+  auto lines = rt.emf_lines();
+  CHECK(lines.size() == n + 4 + 1);
+  double retries = 0, errors = 0;
+  for (const mini_json::Value& v : lines) {
+    check_emf_shape(v);
+    retries += num(v, "Retries");
+    errors += num(v, "Errors");
+    CHECK(num(v, "Requests") == 1);
+    if (str(v, "outcome") == "ok") {
+      CHECK(num(v, "Endpoints") == 2);
+      CHECK(str(v, "task") == w.healthy->name());
+      CHECK(num(v, "Tries") == num(v, "Retries") + 1);
+    }
+  }
+  CHECK(retries == static_cast<double>(failing_hits));
+  CHECK(errors == 4);
+  auto violations = rt.api.violations();
+  for (const std::string& v : violations) UNSCOPED_INFO(v);
+  CHECK(violations.empty());
+  CHECK(rt.api.connections() <= 7);  // keep-alive: one connection, plus one per broken reply
+  CHECK(served == n);
+}
+
+TEST_CASE("when every try fails the caller gets a structured error", "[e2e]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  std::size_t before = w.failing->hits();
+  Runtime rt("broken", 20);
+  REQUIRE(rt.start({"SVCRES_BACKEND=broken-service.local", "SVCRES_MAX_TRIES=3"}));
+  for (int i = 0; i < 2; ++i) {
+    Invocation inv = invocation("broken-" + std::to_string(i));
+    rt.api.push(inv);
+    Result r;
+    REQUIRE(rt.api.wait_result(inv.id, 10s, r));
+    INFO(r.body);
+    CHECK(r.is_error);
+    CHECK(r.error_type == "Backend.Unavailable");
+    CHECK(r.error_message.find("3 tries failed") != std::string::npos);
+    CHECK(r.error_message.find("HTTP 503") != std::string::npos);
+  }
+  CHECK(w.failing->hits() - before == 6);
+  rt.proc.stop();
+  auto lines = rt.emf_lines();
+  REQUIRE(lines.size() == 2);
+  for (const mini_json::Value& v : lines) {
+    check_emf_shape(v);
+    CHECK(num(v, "Errors") == 1);
+    CHECK(num(v, "Tries") == 3);
+    CHECK(str(v, "errorType") == "Backend.Unavailable");
+  }
+  CHECK(rt.api.violations().empty());
+}
+
+TEST_CASE("a hanging backend: the error is posted before Lambda's deadline and serving goes on", "[e2e]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  Runtime rt("slow", 30);
+  REQUIRE(rt.start({"SVCRES_BACKEND=slow-service.local", "SVCRES_TRY_TIMEOUT_MS=400", "SVCRES_DEADLINE_MARGIN_MS=300"}));
+  for (int i = 0; i < 2; ++i) {
+    Invocation inv = invocation("slow-" + std::to_string(i));
+    inv.deadline_ms = unix_ms_now() + 1500;
+    rt.api.push(inv);
+    Result r;
+    REQUIRE(rt.api.wait_result(inv.id, 10s, r));
+    INFO(r.error_message);
+    CHECK(r.is_error);
+    CHECK(r.error_type == "Backend.DeadlineExceeded");
+    CHECK(r.at_unix_ms < inv.deadline_ms);          // Lambda's deadline respected
+    CHECK(r.at_unix_ms >= inv.deadline_ms - 500);   // and the time before it was used, not wasted
+  }
+  rt.proc.stop();
+  auto lines = rt.emf_lines();
+  REQUIRE(lines.size() == 2);
+  for (const mini_json::Value& v : lines) {
+    CHECK(num(v, "Tries") >= 2);  // 400 ms tries within a 1200 ms budget
+    CHECK(num(v, "Latency") < 1500);
+  }
+  CHECK(rt.api.violations().empty());
+}
+
+TEST_CASE("no DNS server at start-up: init error posted, no invocation taken", "[e2e][init]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  Runtime rt("init-error", 40);
+  REQUIRE(rt.start({"SVCRES_NAMESERVER=127.0.0.1:" + std::to_string(port_base() + 99)}));
+  Result r;
+  REQUIRE(rt.api.wait_init_error(20s, r));
+  CHECK(r.error_type == "Runtime.ServiceDiscoveryFailed");
+  CHECK(r.error_type_header == "Runtime.ServiceDiscoveryFailed");
+  CHECK(r.error_message.find("user-service.local") != std::string::npos);
+  REQUIRE(rt.proc.wait_exit(10s));
+  CHECK(rt.proc.exit_code() == 1);
+  CHECK(rt.api.next_calls() == 0);
+  CHECK(rt.api.violations().empty());
+
+  Runtime bad_cfg("init-config", 41);
+  REQUIRE(bad_cfg.start({"SVCRES_MAX_TRIES=lots"}));
+  Result c;
+  REQUIRE(bad_cfg.api.wait_init_error(20s, c));
+  CHECK(c.error_type == "Runtime.InvalidConfiguration");
+  CHECK(c.error_message.find("SVCRES_MAX_TRIES") != std::string::npos);
+}
