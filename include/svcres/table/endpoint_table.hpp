@@ -113,7 +113,15 @@ class EndpointTable {
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
     Snapshot(Snapshot&& o) noexcept : table_(o.table_), buf_(o.buf_) { o.table_ = nullptr; }
-    Snapshot& operator=(Snapshot&&) = delete;
+    Snapshot& operator=(Snapshot&& o) noexcept {
+      if (this != &o) {
+        unpin();
+        table_ = o.table_;
+        buf_ = o.buf_;
+        o.table_ = nullptr;
+      }
+      return *this;
+    }
     ~Snapshot() { unpin(); }
 
     static constexpr std::size_t capacity() noexcept { return Capacity; }

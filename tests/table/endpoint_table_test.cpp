@@ -1,0 +1,180 @@
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "svcres/table/endpoint_table.hpp"
+#include "test.hpp"
+
+using namespace svcres;
+
+namespace {
+Endpoint ep(std::uint8_t last, std::uint16_t port, std::uint16_t prio = 0, std::uint16_t weight = 1) {
+  Endpoint e;
+  e.address = IpAddress::v4(10, 0, 0, last);
+  e.port = port;
+  e.priority = prio;
+  e.weight = weight;
+  return e;
+}
+}  // namespace
+
+TEST_CASE("an empty table gives an empty snapshot", "[table]") {
+  EndpointTable<4> t;
+  auto s = t.snapshot();
+  CHECK(s.size() == 0);
+  CHECK(s.empty());
+  CHECK(s.version() == 0);
+}
+
+TEST_CASE("publish makes the whole set visible and refuses sets over capacity", "[table]") {
+  EndpointTable<4> t;
+  Endpoint eps[5] = {ep(1, 80), ep(2, 80), ep(3, 80), ep(4, 80), ep(5, 80)};
+  CHECK(t.publish(eps, 5).error() == Errc::capacity_exceeded);
+  CHECK(t.publish(nullptr, 2).error() == Errc::invalid_argument);
+  REQUIRE(t.publish(eps, 3).ok());
+  auto s = t.snapshot();
+  REQUIRE(s.size() == 3);
+  CHECK(s.version() == 1);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(s.endpoint(i) == eps[i]);
+}
+
+TEST_CASE("a snapshot keeps its set while the writer republishes", "[table]") {
+  EndpointTable<4> t;
+  Endpoint a[2] = {ep(1, 80), ep(2, 80)};
+  Endpoint b[3] = {ep(7, 81), ep(8, 81), ep(9, 81)};
+  REQUIRE(t.publish(a, 2).ok());
+  auto old = t.snapshot();
+  REQUIRE(t.publish(b, 3).ok());
+  auto fresh = t.snapshot();
+  CHECK(old.size() == 2);
+  CHECK(old.endpoint(1) == a[1]);
+  CHECK(fresh.size() == 3);
+  CHECK(fresh.endpoint(2) == b[2]);
+  CHECK(fresh.version() == old.version() + 1);
+}
+
+TEST_CASE("stats follow the identity across republishing and reordering", "[table]") {
+  EndpointTable<4> t;
+  Endpoint a[3] = {ep(1, 80), ep(2, 80), ep(3, 80)};
+  REQUIRE(t.publish(a, 3).ok());
+  {
+    auto s = t.snapshot();
+    s.stats(1).consecutive_failures.store(7);
+  }
+  // Same identity (address + port) with another weight and position keeps its slot.
+  Endpoint b[3] = {ep(3, 80), ep(2, 80, 0, 9), ep(4, 80)};
+  REQUIRE(t.publish(b, 3).ok());
+  auto s = t.snapshot();
+  CHECK(s.stats(1).consecutive_failures.load() == 7);
+  CHECK(s.endpoint(1).weight == 9);
+  CHECK(s.stats(0).consecutive_failures.load() == 0);
+  CHECK(s.stats(2).consecutive_failures.load() == 0);
+}
+
+TEST_CASE("a different port is a different identity", "[table]") {
+  EndpointTable<4> t;
+  Endpoint a[1] = {ep(2, 80)};
+  Endpoint b[1] = {ep(2, 81)};
+  REQUIRE(t.publish(a, 1).ok());
+  t.snapshot().stats(0).consecutive_failures.store(4);
+  REQUIRE(t.publish(b, 1).ok());
+  auto s = t.snapshot();
+  CHECK(s.stats(0).consecutive_failures.load() == 0);
+}
+
+TEST_CASE("entries with the same identity share one slot", "[table]") {
+  EndpointTable<4> t;
+  Endpoint a[3] = {ep(1, 80, 0), ep(1, 80, 5), ep(2, 80)};
+  REQUIRE(t.publish(a, 3).ok());
+  auto s = t.snapshot();
+  CHECK(s.ref(0).slot == s.ref(1).slot);
+  CHECK(s.ref(0).slot != s.ref(2).slot);
+  CHECK(t.slots_in_use() == 2);
+}
+
+TEST_CASE("a slot with an unfinished lease is not reused; its ref stays valid", "[table]") {
+  EndpointTable<2> t;  // 4 slots
+  Endpoint a[2] = {ep(1, 80), ep(2, 80)};
+  REQUIRE(t.publish(a, 2).ok());
+  SlotRef lease;
+  {
+    auto s = t.snapshot();
+    lease = s.start(0);
+  }
+  // Replace the whole set twice with new identities: ep(1) must keep its slot while leased.
+  Endpoint b[2] = {ep(3, 80), ep(4, 80)};
+  Endpoint c[2] = {ep(5, 80), ep(6, 80)};
+  REQUIRE(t.publish(b, 2).ok());
+  // Slots: ep1 (leased), ep2 (free now), ep3, ep4 in use -> c needs two slots, only one is free.
+  CHECK(t.publish(c, 2).error() == Errc::table_busy);
+  {
+    auto s = t.snapshot();
+    CHECK(s.endpoint(0) == b[0]);  // the failed publish changed nothing
+  }
+  REQUIRE(t.stats(lease) != nullptr);
+  CHECK(t.stats(lease)->in_flight.load() == 1);
+  t.stats(lease)->consecutive_failures.store(3);
+  t.finish(lease);
+  REQUIRE(t.publish(c, 2).ok());
+  auto s = t.snapshot();
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(s.stats(i).consecutive_failures.load() == 0);  // the old lease's state did not move over
+    CHECK(s.stats(i).in_flight.load() == 0);
+  }
+  // The finished ref now names a slot owned by someone else (or a reset one): stats() says so.
+  CHECK(s.ref(0).slot == lease.slot);  // the first free slot is the one the lease released
+  CHECK(t.stats(lease) == nullptr);
+}
+
+TEST_CASE("an identity that returns before its slot is reclaimed gets its stats back", "[table]") {
+  EndpointTable<4> t;
+  Endpoint a[2] = {ep(1, 80), ep(2, 80)};
+  Endpoint b[1] = {ep(2, 80)};
+  REQUIRE(t.publish(a, 2).ok());
+  { auto s = t.snapshot(); s.stats(0).times_ejected.store(2); }
+  REQUIRE(t.publish(b, 1).ok());
+  REQUIRE(t.publish(a, 2).ok());
+  auto s = t.snapshot();
+  CHECK(s.stats(0).times_ejected.load() == 2);
+}
+
+TEST_CASE("publish fails with table_busy when readers pin every spare buffer", "[table]") {
+  EndpointTable<2> t;
+  Endpoint a[1] = {ep(1, 80)};
+  std::vector<decltype(t.snapshot())> pins;
+  // Buffer 0 (empty, current) is pinned; three publishes fill and pin the other three buffers.
+  pins.push_back(t.snapshot());
+  for (int k = 0; k < 3; ++k) {
+    REQUIRE(t.publish(a, 1).ok());
+    pins.push_back(t.snapshot());
+  }
+  CHECK(t.publish(a, 1).error() == Errc::table_busy);
+  pins.erase(pins.begin());  // unpin the oldest
+  CHECK(t.publish(a, 1).ok());
+  CHECK(t.snapshot().version() == 4);
+}
+
+TEST_CASE("a generation change is visible through refs", "[table]") {
+  EndpointTable<1> t;  // 2 slots
+  Endpoint a[1] = {ep(1, 80)}, b[1] = {ep(2, 80)}, c[1] = {ep(3, 80)};
+  REQUIRE(t.publish(a, 1).ok());
+  SlotRef r1 = t.snapshot().ref(0);
+  REQUIRE(t.publish(b, 1).ok());
+  REQUIRE(t.publish(c, 1).ok());  // reclaims a's slot (no lease, no pin) for c
+  SlotRef r3 = t.snapshot().ref(0);
+  CHECK(r3.slot == r1.slot);
+  CHECK(r3.generation != r1.generation);
+  CHECK(t.stats(r1) == nullptr);
+  CHECK(t.stats(r3) != nullptr);
+}
+
+TEST_CASE("tables with large capacity live on the heap", "[table]") {
+  auto t = std::make_unique<EndpointTable<1024>>();
+  std::vector<Endpoint> eps;
+  for (int i = 0; i < 1024; ++i) eps.push_back(ep(static_cast<std::uint8_t>(i), static_cast<std::uint16_t>(1000 + i)));
+  REQUIRE(t->publish(eps.data(), eps.size()).ok());
+  std::reverse(eps.begin(), eps.end());
+  REQUIRE(t->publish(eps.data(), eps.size()).ok());
+  CHECK(t->slots_in_use() == 1024);
+  CHECK(t->snapshot().endpoint(0) == eps[0]);
+}
