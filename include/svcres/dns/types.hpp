@@ -105,7 +105,7 @@ inline TypeText type_text(Type t) noexcept {
 
 // Case-insensitive mnemonic or "TYPE<n>" (RFC 3597 §5); false when the text names no type.
 inline bool type_from_text(std::string_view text, Type& out) noexcept {
-  auto iequal = [](std::string_view a, const char* b) {
+  auto iequal = [](std::string_view a, const char* b) -> bool {
     std::size_t i = 0;
     for (; i < a.size() && b[i]; ++i) {
       char c = a[i];
