@@ -152,6 +152,12 @@ struct Runtime {
     return proc.start(argv, env, world().dir + "/" + name + ".stdout", world().dir + "/" + name + ".stderr");
   }
 
+  // Stops the bootstrap once it has finished every invocation handed to it.
+  void finish() {
+    CHECK(api.wait_idle(20s));
+    proc.stop();
+  }
+
   std::vector<mini_json::Value> emf_lines() {
     std::vector<mini_json::Value> out;
     std::stringstream ss(proc.out());
@@ -296,7 +302,7 @@ TEST_CASE("bootstrap serves invocations through svcres, retries on another task,
   CHECK_FALSE(rt.proc.exited());
 
   // Metrics: one EMF line per answered invocation; the retries are exactly the 503s.
-  rt.proc.stop();
+  rt.finish();
   auto lines = rt.emf_lines();
   CHECK(lines.size() == n + 4 + 1);
   double retries = 0, errors = 0;
@@ -339,7 +345,7 @@ TEST_CASE("when every try fails the caller gets a structured error", "[e2e]") {
     CHECK(r.error_message.find("HTTP 503") != std::string::npos);
   }
   CHECK(w.failing->hits() - before == 6);
-  rt.proc.stop();
+  rt.finish();
   auto lines = rt.emf_lines();
   REQUIRE(lines.size() == 2);
   for (const mini_json::Value& v : lines) {
@@ -369,7 +375,7 @@ TEST_CASE("a hanging backend: the error is posted before Lambda's deadline and s
     CHECK(r.at_unix_ms < inv.deadline_ms);          // Lambda's deadline respected
     CHECK(r.at_unix_ms >= inv.deadline_ms - 500);   // and the time before it was used, not wasted
   }
-  rt.proc.stop();
+  rt.finish();
   auto lines = rt.emf_lines();
   REQUIRE(lines.size() == 2);
   for (const mini_json::Value& v : lines) {

@@ -98,6 +98,20 @@ class RuntimeApiStandin {
     return false;
   }
 
+  // Waits until every queued invocation was handed out and the runtime is back at GET /next, i.e.
+  // done with all of them (its EMF lines are written before it asks again).
+  bool wait_idle(Clock::duration timeout) {
+    auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      {
+        auto lock = server_.lock();
+        if (queue_.empty() && next_calls_ == popped_ + 1) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+  }
+
   bool wait_init_error(Clock::duration timeout, Result& out) {
     auto until = Clock::now() + timeout;
     while (Clock::now() < until) {
@@ -175,6 +189,7 @@ class RuntimeApiStandin {
       auto lock = server_.lock();
       inv = std::move(queue_.front());
       queue_.pop_front();
+      ++popped_;
       if (inv.expect_result) {
         in_flight_ = inv.id;
         handed_out_[inv.id] = true;
@@ -283,6 +298,7 @@ class RuntimeApiStandin {
   std::vector<std::string> violations_;
   std::string in_flight_;
   std::size_t next_calls_ = 0;
+  std::size_t popped_ = 0;
   Clock::time_point first_next_{};
 };
 
