@@ -1,0 +1,484 @@
+#pragma once
+// Service<Policy, Resolver, Capacity, Clock>: one DNS-discovered service, balanced in-process the way
+// ECS Service Connect's Envoy sidecar balances it: resolve, keep the endpoint table fresh, pick,
+// lease, feed outcomes back (in-flight counts, peak EWMA, outlier ejection, metrics), retry.
+//
+//   static svcres::Service<> users("user-service.local");   // SRV, round robin, /etc/resolv.conf
+//   auto lease = users.pick();                              // Result<Service<>::Lease>
+//   if (lease) { ...talk to lease->endpoint()...; lease->complete(svcres::TryOutcome::http(200)); }
+//
+//   auto r = users.call([&](const svcres::Endpoint& ep, svcres::TimePoint try_deadline) {
+//     return send_request(ep, try_deadline);               // -> svcres::TryOutcome
+//   });                                                     // retries, back-off, budget, deadlines
+//
+// REFRESH is pull-driven: a pick that finds the TTL passed refreshes the table itself, so a Lambda
+// needs no thread. Coalesced: one picking thread resolves (under try_lock) while the others keep
+// picking from the current table; only when there is no table yet do they wait for the first answer.
+// Long-running hosts may call start_refresher(): a std::thread that refreshes `refresh_ahead` before
+// the TTL runs out so picks never wait on DNS; the destructor stops and joins it.
+// The interval is the answer's TTL clamped to [min_refresh, max_refresh]. A failed resolution keeps
+// the current set (a DNS outage must not empty the table) and is retried after retry_after_failure;
+// an authoritative NXDOMAIN/NODATA empties it (RFC 2308: the name or its records are gone).
+// Refreshes bypass the resolver's cache (the service keeps its own TTL) but accept its serve-stale
+// answer when every server fails (RFC 8767).
+//
+// PICK: snapshot the table (lock-free), filter ejected endpoints (OutlierDetector, panic threshold),
+// let the policy choose, start a lease (in_flight + 1). No heap, no lock unless a refresh is due.
+//
+// CALL: see RetryPolicy (retry.hpp) for what is retried and the time limits. A retry never goes to
+// the endpoint that just failed when another is usable (PickContext::avoid), waits a fully jittered
+// back-off first, and needs a slot in the retry budget (20 % of active requests, at least 3).
+//
+// THREADS: pick(), call(), refresh(), lease completion and every accessor may be used from any
+// number of threads. The object is large (the table lives inside it; with the default resolver,
+// its cache too): give it static storage or allocate it once, and do not move it (leases point to
+// it; it is neither copyable nor movable).
+//
+// Policy: any type satisfying balance/policy.hpp; default-constructed, reconfigure through policy().
+// Maglev gets its index automatically. Resolver: svcres::Resolver<...> or any type with
+//   Answer resolve(std::string_view name, dns::Type type, LookupFlags flags)
+// whose Answer has error, endpoints, ttl, stale, packets, ok() and authoritative_empty() (unit tests
+// supply a fake). Clock: core/clock.hpp; if it also has `void sleep_for(Duration)`, call() sleeps
+// its back-off through it (tests with a manual clock), otherwise with std::this_thread::sleep_for.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include "svcres/balance/ewma.hpp"
+#include "svcres/balance/maglev.hpp"
+#include "svcres/balance/outlier.hpp"
+#include "svcres/balance/pick_context.hpp"
+#include "svcres/balance/policy.hpp"
+#include "svcres/balance/round_robin.hpp"
+#include "svcres/core/clock.hpp"
+#include "svcres/core/endpoint.hpp"
+#include "svcres/core/errc.hpp"
+#include "svcres/core/random.hpp"
+#include "svcres/core/result.hpp"
+#include "svcres/dns/types.hpp"
+#include "svcres/metrics/service_metrics.hpp"
+#include "svcres/net/posix_transport.hpp"
+#include "svcres/resolve/resolv_conf.hpp"
+#include "svcres/resolve/resolver.hpp"
+#include "svcres/service/backoff.hpp"
+#include "svcres/service/lease.hpp"
+#include "svcres/service/outcome.hpp"
+#include "svcres/service/retry.hpp"
+#include "svcres/service/retry_budget.hpp"
+#include "svcres/table/endpoint_table.hpp"
+
+namespace svcres {
+
+struct ServiceOptions {
+  dns::Type query = dns::Type::SRV;  // SRV (ports from DNS) or A / AAAA (port below)
+  std::uint16_t port = 0;            // given to endpoints that came without one (A/AAAA answers)
+  Duration min_refresh = std::chrono::seconds(1);    // floor on the TTL: TTL 0 must not mean "every pick"
+  Duration max_refresh = std::chrono::seconds(300);
+  Duration retry_after_failure = std::chrono::seconds(1);
+  Duration refresh_ahead = std::chrono::milliseconds(500);  // background refresher only
+  OutlierConfig outlier{};       // ejection after 5 consecutive failures, as Service Connect
+  EwmaConfig ewma{};
+  RetryBudgetConfig retry_budget{};
+};
+
+struct PickOptions {
+  std::uint64_t key = 0;            // request hash for Maglev
+  bool has_key = false;
+  const Endpoint* avoid = nullptr;  // skip this identity when another endpoint is usable
+};
+
+struct CallResult {
+  // ok: the last try's outcome is good (a response, status below 500). try_failed: the last try
+  // failed and was not retriable or retries ran out. retry_budget_exhausted, deadline_exceeded: a
+  // retry was wanted but not allowed. Or why no endpoint could be picked (no_endpoints,
+  // no_healthy_endpoint, or the resolution error: nxdomain, timeout, ...).
+  Errc error = Errc::not_found;
+  TryOutcome outcome{};  // of the last try (meaningful when tries > 0)
+  unsigned tries = 0;
+  Endpoint endpoint{};   // of the last try
+  bool ok() const noexcept { return error == Errc::ok; }
+};
+
+namespace detail {
+
+template <class P>
+struct policy_index {
+  using type = NoIndex;
+};
+template <>
+struct policy_index<Maglev> {
+  using type = MaglevIndex<>;
+};
+
+template <class R, class = void>
+struct is_service_resolver : std::false_type {};
+template <class R>
+struct is_service_resolver<
+    R, std::void_t<decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})),
+                   decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})
+                                .endpoints.size()),
+                   decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})
+                                .authoritative_empty())>> : std::true_type {};
+
+template <class C, class = void>
+struct has_sleep_for : std::false_type {};
+template <class C>
+struct has_sleep_for<C, std::void_t<decltype(std::declval<C&>().sleep_for(Duration{}))>> : std::true_type {};
+
+template <class C>
+void sleep_on(C& clock, Duration d) {
+  if (d <= Duration::zero()) return;
+  if constexpr (has_sleep_for<C>::value) {
+    clock.sleep_for(d);
+  } else {
+    std::this_thread::sleep_for(d);
+  }
+}
+
+// One generator per thread (Rng is not thread-safe), seeded without a system call on the pick path.
+inline Rng& thread_rng() noexcept {
+  static std::atomic<std::uint64_t> threads{0};
+  thread_local Rng rng(mix64(threads.fetch_add(1, std::memory_order_relaxed) * 0x9e3779b97f4a7c15ull ^
+                             static_cast<std::uint64_t>(to_ns(SteadyClock{}.now())) ^
+                             reinterpret_cast<std::uintptr_t>(&threads)));
+  return rng;
+}
+
+inline Duration clamp_duration(Duration d, Duration lo, Duration hi) noexcept {
+  return d < lo ? lo : (d > hi ? hi : d);
+}
+
+inline metrics::FailureKind failure_kind(const TryOutcome& o) noexcept {
+  switch (o.kind) {
+    case TryKind::connect_failure: return metrics::FailureKind::connect;
+    case TryKind::timeout: return metrics::FailureKind::timeout;
+    default: break;
+  }
+  if (o.http_status >= 500) return metrics::FailureKind::http_5xx;
+  if (o.http_status >= 400) return metrics::FailureKind::http_4xx;
+  return metrics::FailureKind::other;
+}
+
+}  // namespace detail
+
+template <class Policy = RoundRobin, class Resolver = svcres::Resolver<PosixTransport>, std::size_t Capacity = 64,
+          class Clock = SteadyClock>
+class Service {
+ public:
+  using Table = EndpointTable<Capacity, typename detail::policy_index<Policy>::type>;
+  using Lease = svcres::Lease<Service>;
+  using policy_type = Policy;
+  using resolver_type = Resolver;
+  using clock_type = Clock;
+  static constexpr std::size_t capacity = Capacity;
+  static constexpr std::size_t max_name = 253;
+
+ private:
+  static_assert(require_policy<Policy, typename Table::Snapshot>(), "see the message above");
+  static_assert(std::is_default_constructible_v<Policy>,
+                "Service<Policy>: the policy must be default-constructible; configure it afterwards through "
+                "service.policy().");
+  static_assert(detail::is_service_resolver<Resolver>::value,
+                "Service<Policy, Resolver>: Resolver needs `resolve(std::string_view, svcres::dns::Type, "
+                "svcres::LookupFlags)` returning an answer with `endpoints`, `ttl`, `error`, `stale`, `packets` "
+                "and `authoritative_empty()`, as svcres::Resolver<Transport> has.");
+  static_assert(is_clock_v<Clock>, "Service<..., Clock>: Clock needs `svcres::TimePoint now() const`.");
+
+ public:
+  // Owns its resolver, configured from /etc/resolv.conf (127.0.0.1 when that cannot be read).
+  template <class R = Resolver, std::enable_if_t<std::is_constructible_v<R, ResolvConf>, int> = 0>
+  explicit Service(std::string_view name, ServiceOptions opts = {}, Clock clock = Clock{})
+      : Service(nullptr, name, opts, std::move(clock)) {
+    Result<ResolvConf> conf = ResolvConf::load();
+    own_.emplace(conf.ok() ? std::move(conf.value()) : ResolvConf::parse(""));
+    resolver_ = &*own_;
+  }
+  // Owns a resolver built from `conf` (tests and hosts that know their DNS server).
+  template <class R = Resolver, std::enable_if_t<std::is_constructible_v<R, ResolvConf>, int> = 0>
+  Service(const ResolvConf& conf, std::string_view name, ServiceOptions opts = {}, Clock clock = Clock{})
+      : Service(nullptr, name, opts, std::move(clock)) {
+    own_.emplace(conf);
+    resolver_ = &*own_;
+  }
+  // Uses a resolver shared with other services; it must outlive this object.
+  Service(Resolver& resolver, std::string_view name, ServiceOptions opts = {}, Clock clock = Clock{})
+      : Service(&resolver, name, opts, std::move(clock)) {}
+
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  ~Service() { stop_refresher(); }
+
+  // Picks an endpoint and starts a lease on it. Errors: no_endpoints (empty set), no_healthy_endpoint
+  // (every endpoint ejected with panic mode off), or the last resolution error while no set is known.
+  Result<Lease> pick(const PickOptions& po = {}) noexcept { return pick_impl(po, false); }
+
+  // Runs fn(endpoint, try_deadline) -> TryOutcome with retries; see RetryPolicy and CallResult.
+  // `deadline` is an absolute bound over everything (e.g. the Lambda's remaining time).
+  template <class Fn>
+  CallResult call(Fn&& fn, const RetryPolicy& rp = RetryPolicy{}, TimePoint deadline = TimePoint::max()) {
+    static_assert(std::is_invocable_r_v<TryOutcome, Fn&, const Endpoint&, TimePoint>,
+                  "Service::call(fn): fn must be callable as `svcres::TryOutcome fn(const svcres::Endpoint&, "
+                  "svcres::TimePoint try_deadline)`.");
+    CallResult res;
+    const TimePoint start = clock_.now();
+    TimePoint end = deadline;
+    if (rp.timeout > Duration::zero() && end - start > rp.timeout) end = start + rp.timeout;
+    Endpoint failed{};
+    bool have_failed = false;
+    for (unsigned attempt = 0;; ++attempt) {
+      const bool retry = attempt > 0;
+      TimePoint now = clock_.now();
+      if (now >= end) {
+        if (retry) budget_.retry_finished();
+        res.error = Errc::deadline_exceeded;
+        return res;
+      }
+      PickOptions po;
+      if (have_failed) po.avoid = &failed;
+      Result<Lease> picked = pick_impl(po, retry);
+      if (!picked.ok()) {
+        if (retry) budget_.retry_finished();  // the slot reserved below was never used by a lease
+        res.error = picked.error();
+        return res;
+      }
+      Lease& lease = picked.value();
+      now = lease.started();
+      const TimePoint try_deadline =
+          rp.per_try_timeout > Duration::zero() && end - now > rp.per_try_timeout ? now + rp.per_try_timeout : end;
+      res.endpoint = lease.endpoint();
+      ++res.tries;
+      const TryOutcome o = fn(static_cast<const Endpoint&>(res.endpoint), try_deadline);
+      lease.complete(o);
+      res.outcome = o;
+      if (!rp.retriable(o)) {
+        res.error = o.good() ? Errc::ok : Errc::try_failed;
+        return res;
+      }
+      if (attempt >= rp.max_retries) {
+        res.error = Errc::try_failed;
+        return res;
+      }
+      failed = res.endpoint;
+      have_failed = true;
+      const Duration wait = backoff_delay(rp.backoff, attempt + 1, detail::thread_rng());
+      if (clock_.now() + wait >= end) {
+        res.error = Errc::deadline_exceeded;
+        return res;
+      }
+      if (!budget_.try_start_retry()) {
+        metrics_.retries_refused.add();
+        res.error = Errc::retry_budget_exhausted;
+        return res;
+      }
+      metrics_.retries.add();
+      detail::sleep_on(clock_, wait);
+    }
+  }
+
+  // Resolves now, waiting for any refresh in progress first. Returns the resolution's error (the
+  // current set is kept on failure) or table_busy.
+  Status refresh() noexcept {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    return do_refresh();
+  }
+
+  // Starts the background refresher (idempotent). Not for Lambda: a frozen process cannot run it.
+  void start_refresher() {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    if (bg_.joinable()) return;
+    bg_stop_ = false;
+    bg_ = std::thread([this] { refresher_loop(); });
+  }
+  void stop_refresher() {
+    {
+      std::lock_guard<std::mutex> lock(bg_mu_);
+      bg_stop_ = true;
+    }
+    bg_cv_.notify_all();
+    if (bg_.joinable()) bg_.join();
+  }
+
+  std::string_view name() const noexcept { return {name_, name_size_}; }
+  const ServiceOptions& options() const noexcept { return opts_; }
+  Policy& policy() noexcept { return policy_; }
+  Resolver& resolver() noexcept { return *resolver_; }
+  Clock& clock() noexcept { return clock_; }
+  const OutlierDetector& detector() const noexcept { return detector_; }
+  RetryBudget& retry_budget() noexcept { return budget_; }
+  const metrics::ServiceMetrics& metrics() const noexcept { return metrics_; }
+  metrics::MetricsSnapshot metrics_snapshot() const noexcept { return metrics_.snapshot(); }
+  // The current set with live statistics; pin briefly (see EndpointTable).
+  typename Table::Snapshot snapshot() const noexcept { return table_.snapshot(); }
+  // Outcome of the last resolution: ok, an authoritative negative answer, or why it failed.
+  Errc last_resolution() const noexcept { return last_error_.load(std::memory_order_relaxed); }
+  // When a pick will next refresh the table.
+  TimePoint refresh_due() const noexcept {
+    return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(due_ns_.load(std::memory_order_relaxed))));
+  }
+  std::uint64_t refreshes() const noexcept { return refreshes_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class svcres::Lease<Service>;
+
+  Service(Resolver* r, std::string_view name, const ServiceOptions& opts, Clock clock) noexcept
+      : resolver_(r), opts_(opts), clock_(std::move(clock)), detector_(opts.outlier), budget_(opts.retry_budget) {
+    name_size_ = name.size() < sizeof name_ ? name.size() : sizeof name_ - 1;
+    for (std::size_t i = 0; i < name_size_; ++i) name_[i] = name[i];
+    name_[name_size_] = '\0';
+  }
+
+  TimePoint lease_now() const noexcept { return clock_.now(); }
+
+  void finish_lease(const Endpoint&, SlotRef ref, bool retry, TryOutcome o, Duration latency) noexcept {
+    const TimePoint now = clock_.now();
+    if (EndpointStats* st = table_.stats(ref)) {
+      record_latency(*st, latency, now, opts_.ewma);
+      if (detector_.on_outcome(table_, ref, *st, o.endpoint_ok(), now)) metrics_.ejections.add();
+    }
+    table_.finish(ref);  // last: from here the slot may be reused
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(latency);
+    if (o.kind == TryKind::ok && o.http_status < 400) {
+      metrics_.record_success(us);
+    } else {
+      metrics_.record_failure(detail::failure_kind(o), us);
+    }
+    budget_.request_finished();
+    if (retry) budget_.retry_finished();
+  }
+
+  Result<Lease> pick_impl(const PickOptions& po, bool retry) noexcept {
+    const TimePoint now = clock_.now();
+    maybe_refresh(now);
+    auto snap = table_.snapshot();
+    if (snap.empty()) {
+      const Errc e = last_error_.load(std::memory_order_relaxed);
+      return e == Errc::ok || e == Errc::table_busy ? Errc::no_endpoints : e;
+    }
+    PickContext ctx(detail::thread_rng(), now);
+    ctx.key = po.key;
+    ctx.has_key = po.has_key;
+    UsableSet<Capacity> usable;
+    (void)detector_.filter(snap, now, usable, ctx);
+    if (po.avoid) {
+      for (std::size_t i = 0; i < snap.size(); ++i) {
+        if (snap.endpoint(i).same_identity(*po.avoid)) {
+          ctx.avoid = i;
+          break;
+        }
+      }
+    }
+    const std::size_t i = policy_.pick(snap, ctx);
+    if (i == no_pick || i >= snap.size()) return Errc::no_healthy_endpoint;
+    const SlotRef ref = snap.start(i);
+    const Endpoint ep = snap.endpoint(i);
+    metrics_.requests.add();
+    budget_.request_started();
+    return Lease(this, ep, ref, now, retry);
+  }
+
+  // Coalesced pull refresh: whoever gets the mutex resolves; the others go on with the current set,
+  // except when there is none yet, in which case they wait for the first resolution to finish.
+  void maybe_refresh(TimePoint now) noexcept {
+    // Relaxed: the due time only decides whether to try; the table publishes its own data.
+    if (to_ns(now) < due_ns_.load(std::memory_order_relaxed)) return;
+    std::unique_lock<std::mutex> lock(refresh_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      // Acquire: pairs with the release in do_refresh(); a true value means a set (or an error
+      // for it) is in place, so there is something to pick from or to report.
+      if (resolved_once_.load(std::memory_order_acquire)) return;
+      lock.lock();
+    }
+    if (to_ns(clock_.now()) < due_ns_.load(std::memory_order_relaxed)) return;  // another thread just did it
+    (void)do_refresh();
+  }
+
+  // Caller holds refresh_mu_ (which makes this thread the table's single writer).
+  Status do_refresh() noexcept {
+    auto ans = resolver_->resolve(name(), opts_.query, LookupFlags{true, true});
+    refreshes_.fetch_add(1, std::memory_order_relaxed);
+    metrics_.dns_resolutions.add();
+    metrics_.dns_packets_sent.add(ans.packets);
+    const TimePoint now = clock_.now();
+    Errc result = Errc::ok;
+    Duration next = opts_.retry_after_failure;
+    if (ans.ok() || ans.authoritative_empty()) {
+      if (ans.stale) metrics_.dns_stale_served.add();
+      std::size_t n = ans.endpoints.size() < Capacity ? ans.endpoints.size() : Capacity;
+      if (!ans.ok()) n = 0;  // RFC 2308: the name or its records are gone
+      for (std::size_t i = 0; i < n; ++i)
+        if (ans.endpoints[i].port == 0) ans.endpoints[i].port = opts_.port;
+      const Status s = table_.publish(ans.endpoints.data(), n);
+      if (!s.ok()) {
+        result = s.error();
+        next = std::chrono::milliseconds(10);  // table_busy: readers pin old sets; try again soon
+      } else {
+        metrics_.endpoints_known.set(static_cast<std::int64_t>(n));
+        result = ans.error;
+        next = detail::clamp_duration(std::chrono::seconds(ans.ttl), opts_.min_refresh, opts_.max_refresh);
+      }
+    } else {
+      metrics_.dns_failures.add();
+      result = ans.error;
+    }
+    last_error_.store(result, std::memory_order_relaxed);
+    due_ns_.store(to_ns(now + next), std::memory_order_relaxed);
+    // Release: pairs with the acquire in maybe_refresh(); the publish above happened before.
+    resolved_once_.store(true, std::memory_order_release);
+    if (result == Errc::ok) return Status{};
+    return result;
+  }
+
+  void refresher_loop() {
+    std::unique_lock<std::mutex> lock(bg_mu_);
+    while (!bg_stop_) {
+      const std::int64_t now_ns = to_ns(clock_.now());
+      const std::int64_t target = due_ns_.load(std::memory_order_relaxed) - detail::ns_of(opts_.refresh_ahead);
+      Duration wait = std::chrono::seconds(1);  // re-read the due time at least once a second
+      if (now_ns >= target) {
+        lock.unlock();
+        (void)refresh();
+        lock.lock();
+        wait = std::chrono::milliseconds(20);  // never spin, even when the next due time is now
+      } else if (target - now_ns < detail::ns_of(wait)) {
+        wait = std::chrono::nanoseconds(target - now_ns);
+      }
+      bg_cv_.wait_for(lock, wait, [this] { return bg_stop_; });
+    }
+  }
+
+  Resolver* resolver_;
+  std::optional<Resolver> own_;
+  char name_[max_name + 1] = {};
+  std::size_t name_size_ = 0;
+  ServiceOptions opts_;
+  Clock clock_;
+  Policy policy_{};
+  OutlierDetector detector_;
+  RetryBudget budget_;
+  metrics::ServiceMetrics metrics_;
+
+  std::mutex refresh_mu_;  // serialises resolutions and makes one thread the table's writer
+  std::atomic<std::int64_t> due_ns_{0};
+  std::atomic<Errc> last_error_{Errc::ok};
+  std::atomic<bool> resolved_once_{false};
+  std::atomic<std::uint64_t> refreshes_{0};
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;
+  std::thread bg_;
+
+  Table table_;
+};
+
+}  // namespace svcres
