@@ -1,0 +1,230 @@
+// ns per pick (snapshot + policy.pick + snapshot release) for every policy, on 1 and 2 threads, with
+// and without a writer republishing every 100 us; baselines in the same run: a std::shared_mutex +
+// std::vector table and a mutex-guarded std::shared_ptr swap, both picking round robin like ours.
+// Prints a table and, last, the RESULT line. SVCRES_BENCH_MS sets each run's length (default 300).
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "svcres/balance/least_request.hpp"
+#include "svcres/balance/maglev.hpp"
+#include "svcres/balance/peak_ewma.hpp"
+#include "svcres/balance/random.hpp"
+#include "svcres/balance/round_robin.hpp"
+#include "svcres/balance/weighted_srv.hpp"
+#include "svcres/table/endpoint_table.hpp"
+
+using namespace svcres;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t kHosts = 16;
+std::chrono::milliseconds run_length() {
+  const char* v = std::getenv("SVCRES_BENCH_MS");
+  long ms = v ? std::atol(v) : 300;
+  return std::chrono::milliseconds(ms > 0 ? ms : 300);
+}
+
+void make_set(std::uint64_t v, Endpoint* out) {
+  for (std::size_t i = 0; i < kHosts; ++i) {
+    // Half the set changes identity every publish, so the writer does real slot work.
+    std::uint32_t id = static_cast<std::uint32_t>(i < kHosts / 2 ? i : i + (v % 4) * kHosts);
+    out[i].address = IpAddress::v4(10, 9, static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id));
+    out[i].port = 8080;
+    out[i].weight = static_cast<std::uint16_t>(1 + i % 3);
+  }
+}
+
+std::atomic<std::uint64_t> g_sink{0};
+
+struct Run {
+  double ns_per_pick;  // per thread
+  double picks_per_s;  // all threads
+};
+
+// Runs `threads` readers calling op(rng) for the run length, with an optional writer(version)
+// every 100 us.
+template <class Op, class Writer>
+Run measure(int threads, bool with_writer, Op op, Writer writer) {
+  std::atomic<bool> go{false}, stop{false};
+  std::atomic<std::uint64_t> total{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      Rng rng(static_cast<std::uint64_t>(t) + 1);
+      std::uint64_t n = 0, sink = 0;
+      while (!go.load(std::memory_order_acquire)) {}
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (int k = 0; k < 256; ++k) sink += op(rng);
+        n += 256;
+      }
+      total.fetch_add(n);
+      g_sink.fetch_add(sink);
+    });
+  }
+  std::thread w;
+  if (with_writer) {
+    w = std::thread([&] {
+      std::uint64_t v = 0;
+      while (!go.load(std::memory_order_acquire)) {}
+      auto next = Clock::now();
+      while (!stop.load(std::memory_order_relaxed)) {
+        writer(++v);
+        next += std::chrono::microseconds(100);
+        std::this_thread::sleep_until(next);
+      }
+    });
+  }
+  const auto t0 = Clock::now();
+  go.store(true, std::memory_order_release);
+  std::this_thread::sleep_for(run_length());
+  stop.store(true);
+  const auto t1 = Clock::now();
+  for (auto& t : ts) t.join();
+  if (w.joinable()) w.join();
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  const double picks = static_cast<double>(total.load());
+  return Run{secs * 1e9 * threads / picks, picks / secs};
+}
+
+template <class TableT, class P>
+std::size_t pick_once(TableT& table, P& policy, Rng& rng) {
+  auto s = table.snapshot();
+  PickContext c(rng, TimePoint{});
+  c.key = rng();
+  c.has_key = true;
+  std::size_t i = policy.pick(s, c);
+  if (i == no_pick) return 0;
+  return i + s.endpoint(i).port;  // touch the endpoint, as a caller would
+}
+
+struct Row {
+  const char* name;
+  Run r[2][2];  // [threads-1][writer]
+};
+
+void print(const Row& row) {
+  std::printf("%-22s %10.1f %10.1f %10.1f %10.1f\n", row.name, row.r[0][0].ns_per_pick, row.r[0][1].ns_per_pick,
+              row.r[1][0].ns_per_pick, row.r[1][1].ns_per_pick);
+}
+
+template <class P>
+Row bench_policy(const char* name, P& policy) {
+  static EndpointTable<64> table;
+  Endpoint eps[kHosts];
+  make_set(0, eps);
+  (void)table.publish(eps, kHosts);
+  Row row{name, {}};
+  for (int th = 1; th <= 2; ++th)
+    for (int w = 0; w <= 1; ++w)
+      row.r[th - 1][w] = measure(
+          th, w == 1, [&](Rng& rng) { return pick_once(table, policy, rng); },
+          [&](std::uint64_t v) {
+            Endpoint e[kHosts];
+            make_set(v, e);
+            (void)table.publish(e, kHosts);
+          });
+  print(row);
+  return row;
+}
+}  // namespace
+
+int main() {
+  std::printf("ns per pick (per thread), %zu hosts; writer = republish every 100 us\n", kHosts);
+  std::printf("%-22s %10s %10s %10s %10s\n", "policy", "1t", "1t+writer", "2t", "2t+writer");
+  RoundRobin rr;
+  Random random;
+  WeightedSrv srv;
+  LeastRequest lr;
+  PeakEwma pe;
+  Row rr_row = bench_policy("round_robin", rr);
+  bench_policy("random", random);
+  bench_policy("weighted_srv", srv);
+  Row lr_row = bench_policy("least_request_p2c", lr);
+  Row pe_row = bench_policy("peak_ewma_p2c", pe);
+
+  // Maglev: the writer rebuilds a 65537-cell table per publish (~0.3-1 ms), so it cannot keep a
+  // 100 us cadence; the writer columns show picks while it publishes back to back.
+  auto mtable = std::make_unique<EndpointTable<64, MaglevIndex<>>>();
+  Maglev mg;
+  Row mg_row{"maglev", {}};
+  {
+    Endpoint eps[kHosts];
+    make_set(0, eps);
+    (void)mtable->publish(eps, kHosts);
+    for (int th = 1; th <= 2; ++th)
+      for (int w = 0; w <= 1; ++w)
+        mg_row.r[th - 1][w] = measure(
+            th, w == 1, [&](Rng& rng) { return pick_once(*mtable, mg, rng); },
+            [&](std::uint64_t v) {
+              Endpoint e[kHosts];
+              make_set(v, e);
+              (void)mtable->publish(e, kHosts);
+            });
+    print(mg_row);
+  }
+
+  // Baseline 1: std::shared_mutex around a std::vector, round robin with an atomic counter.
+  std::shared_mutex smu;
+  std::vector<Endpoint> svec(kHosts);
+  make_set(0, svec.data());
+  std::atomic<std::uint32_t> scount{0};
+  Row sm_row{"baseline_shared_mutex", {}};
+  for (int th = 1; th <= 2; ++th)
+    for (int w = 0; w <= 1; ++w)
+      sm_row.r[th - 1][w] = measure(
+          th, w == 1,
+          [&](Rng&) -> std::size_t {
+            std::shared_lock<std::shared_mutex> lock(smu);
+            std::size_t i = scount.fetch_add(1, std::memory_order_relaxed) % svec.size();
+            return i + svec[i].port;
+          },
+          [&](std::uint64_t v) {
+            std::unique_lock<std::shared_mutex> lock(smu);
+            make_set(v, svec.data());
+          });
+  print(sm_row);
+
+  // Baseline 2: a mutex-guarded std::shared_ptr to an immutable vector, swapped by the writer.
+  std::mutex pmu;
+  auto pset = std::make_shared<const std::vector<Endpoint>>(kHosts);
+  std::atomic<std::uint32_t> pcount{0};
+  Row sp_row{"baseline_shared_ptr", {}};
+  for (int th = 1; th <= 2; ++th)
+    for (int w = 0; w <= 1; ++w)
+      sp_row.r[th - 1][w] = measure(
+          th, w == 1,
+          [&](Rng&) -> std::size_t {
+            std::shared_ptr<const std::vector<Endpoint>> s;
+            {
+              std::lock_guard<std::mutex> lock(pmu);
+              s = pset;
+            }
+            std::size_t i = pcount.fetch_add(1, std::memory_order_relaxed) % s->size();
+            return i + (*s)[i].port;
+          },
+          [&](std::uint64_t v) {
+            auto fresh = std::make_shared<std::vector<Endpoint>>(kHosts);
+            make_set(v, fresh->data());
+            std::lock_guard<std::mutex> lock(pmu);
+            pset = std::move(fresh);
+          });
+  print(sp_row);
+
+  const double kept = rr_row.r[1][1].picks_per_s / rr_row.r[1][0].picks_per_s;
+  const double vs_sm = rr_row.r[1][1].picks_per_s / sm_row.r[1][1].picks_per_s;
+  const double vs_sp = rr_row.r[1][1].picks_per_s / sp_row.r[1][1].picks_per_s;
+  std::printf("(sink %llu)\n", static_cast<unsigned long long>(g_sink.load() & 1));
+  std::printf("RESULT pick rr_ns=%.1f p2c_ns=%.1f ewma_ns=%.1f maglev_ns=%.1f rr_2t_writer_ns=%.1f "
+              "kept_under_writer=%.2f vs_shared_mutex=%.2f vs_shared_ptr=%.2f\n",
+              rr_row.r[0][0].ns_per_pick, lr_row.r[0][0].ns_per_pick, pe_row.r[0][0].ns_per_pick,
+              mg_row.r[0][0].ns_per_pick, rr_row.r[1][1].ns_per_pick, kept, vs_sm, vs_sp);
+  return 0;
+}
