@@ -9,6 +9,7 @@ server="$1"; run="$2"; probe="$3"
 # shellcheck source=ports.sh
 source "$here/ports.sh"
 dir="$run/$server"
+[ -x "$probe" ] || { echo "probe $probe is not built"; exit 1; }
 bash "$here/stop.sh" "$server" "$run" >/dev/null 2>&1
 mkdir -p "$dir"
 find_bin() { command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } || true; }

@@ -366,20 +366,21 @@ class Resolver {
         // Addresses from the additional (or answer) section first; one query per target otherwise.
         for (const detail::SrvTarget& t : srv) {
           std::uint32_t target_ttl = t.ttl;
-          bool any = false;
-          for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
-            for (const dns::Record& r : msg.records(s)) {
-              if (r.klass != dns::class_in || !want_family(r.type) || !r.owner.equals(t.target)) continue;
-              Endpoint ep{r.type == dns::Type::A ? r.as_a().value() : r.as_aaaa().value(), t.port, t.priority,
-                          t.weight};
-              add_endpoint(out, ep);
-              any = true;
-              if (r.ttl < target_ttl) target_ttl = r.ttl;
+          // Per family: a server may send a target's A but drop its AAAA when space runs out.
+          for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
+            if (!want_family(at)) continue;
+            bool any = false;
+            for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
+              for (const dns::Record& r : msg.records(s)) {
+                if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
+                Endpoint ep{at == dns::Type::A ? r.as_a().value() : r.as_aaaa().value(), t.port, t.priority,
+                            t.weight};
+                add_endpoint(out, ep);
+                any = true;
+                if (r.ttl < target_ttl) target_ttl = r.ttl;
+              }
             }
-          }
-          if (!any) {
-            for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
-              if (!want_family(at)) continue;
+            if (!any) {
               AnswerType sub;
               lookup(t.target, at, LookupFlags{}, sub, depth + 1);
               out.packets += sub.packets;
