@@ -131,9 +131,9 @@ inline Result<std::size_t> rewrite(const Message& m, std::uint8_t* buf, std::siz
         }
         case Type::OPT: {
           auto o = *r.as_opt();
-          // The Writer sets only DO among the flags; other Z bits are carried as raw rdata-less
-          // fields would need, so they are compared through dnssec_ok only.
-          w.add_opt(o.udp_payload, o.extended_rcode_high, o.version, o.dnssec_ok, o.options, o.options_size);
+          // add_opt() sets DO only; the raw form keeps every flag bit (RFC 6891 §6.1.4 Z bits).
+          const std::uint32_t ttl = std::uint32_t{o.extended_rcode_high} << 24 | std::uint32_t{o.version} << 16 | o.flags;
+          w.add_raw(Name(), Type::OPT, o.udp_payload, ttl, o.options, o.options_size);
           break;
         }
         default: w.add_raw(owner, r.type, r.klass, r.ttl, r.rdata, r.rdlength); break;
@@ -165,7 +165,7 @@ inline void require_same(const Message& a, const Message& b) {
       if (r.type == Type::OPT) {
         auto p = *r.as_opt(), q = *o.as_opt();
         require(p.udp_payload == q.udp_payload && p.extended_rcode_high == q.extended_rcode_high &&
-                    p.version == q.version && p.dnssec_ok == q.dnssec_ok && p.options_size == q.options_size &&
+                    p.version == q.version && p.flags == q.flags && p.options_size == q.options_size &&
                     std::memcmp(p.options, q.options, p.options_size) == 0,
                 "OPT");
       } else if (r.type == Type::SRV || r.type == Type::SOA || r.type == Type::CNAME || r.type == Type::NS ||

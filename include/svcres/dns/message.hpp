@@ -54,11 +54,7 @@ class NameRef {
 
   Result<Name> to_name() const noexcept {
     if (!msg_) return Errc::invalid_argument;
-    std::uint8_t buf[max_name_wire];
-    detail::NameWalk w;
-    Errc e = detail::walk_name(msg_, size_, offset_, size_, Errc::truncated, w, buf);
-    if (e != Errc::ok) return e;
-    return Name::from_wire(buf, w.wire_size);
+    return Name::decompress(msg_, size_, offset_);
   }
 
   NameText to_text() const noexcept {

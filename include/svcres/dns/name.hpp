@@ -71,8 +71,33 @@ inline void wire_to_text(const std::uint8_t* wire, NameText& text) noexcept {
 
 class Name {
  public:
-  // The root name ".".
+  // The root name ".". The buffer past wire_size() is never read, so it is left uninitialised and
+  // copies move only the bytes in use: names are copied on hot paths (to_name, Result<Name>).
   Name() noexcept { wire_[0] = 0; }
+  Name(const Name& o) noexcept : size_(o.size_), labels_(o.labels_) { std::memcpy(wire_.data(), o.wire_.data(), size_); }
+  Name& operator=(const Name& o) noexcept {
+    size_ = o.size_;
+    labels_ = o.labels_;
+    std::memmove(wire_.data(), o.wire_.data(), size_);
+    return *this;
+  }
+
+  // The possibly compressed name at `offset` in msg[0, size), decompressed with every check of
+  // detail::walk_name (pointers strictly backwards, hop cap, lengths).
+  static Result<Name> decompress(const std::uint8_t* msg, std::size_t size, std::size_t offset) noexcept {
+    // One named result on every path, so it is constructed in the caller's storage (NRVO).
+    Result<Name> r{Name()};
+    Name& n = r.value();
+    detail::NameWalk w;
+    const Errc e = detail::walk_name(msg, size, offset, size, Errc::truncated, w, n.wire_.data());
+    if (e != Errc::ok) {
+      r = Result<Name>(e);
+    } else {
+      n.size_ = w.wire_size;
+      n.labels_ = w.labels;
+    }
+    return r;
+  }
 
   // Presentation format: labels separated by '.', `\DDD` (decimal byte) and `\X` (X literally)
   // escapes, optional trailing '.', "." alone is the root. Relative and absolute text give the same
@@ -162,7 +187,7 @@ class Name {
   }
 
  private:
-  std::array<std::uint8_t, max_name_wire> wire_{};
+  std::array<std::uint8_t, max_name_wire> wire_;
   std::uint16_t size_ = 1;
   std::uint8_t labels_ = 0;
 };
