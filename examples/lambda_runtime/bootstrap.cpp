@@ -16,6 +16,15 @@
 
 #include "lambda_runtime/backend.hpp"
 #include "lambda_runtime/config.hpp"
+// The Service layer when the tree has it; the direct resolver + table + policy wiring otherwise (or
+// when built with -DSVCRES_LAMBDA_DIRECT).
+#if __has_include("svcres/service.hpp") && !defined(SVCRES_LAMBDA_DIRECT)
+#include "lambda_runtime/backend_service.hpp"
+#define SVCRES_LAMBDA_MAKE_BACKEND make_service_backend
+#else
+#include "lambda_runtime/backend_direct.hpp"
+#define SVCRES_LAMBDA_MAKE_BACKEND make_direct_backend
+#endif
 #include "lambda_runtime/handler.hpp"
 #include "lambda_runtime/runtime_api.hpp"
 
@@ -119,7 +128,8 @@ int main() {
 
   // The backend (resolver cache, endpoint table, balancer state, connections) lives for the whole
   // process: every invocation of this execution environment shares it.
-  std::unique_ptr<lam::BackendBase> backend = lam::make_backend(cfg, conf);
+  std::unique_ptr<lam::BackendBase> backend = lam::SVCRES_LAMBDA_MAKE_BACKEND(cfg, conf);
+  log_line(std::string("wiring: ") + backend->wiring());
   lam::DnsFigures dns;
   if (!backend->warm_up(dns, error)) return init_fail("Runtime.ServiceDiscoveryFailed", error);
   log_line("init: " + cfg.backend + " has " + std::to_string(dns.endpoints) + " endpoint(s), DNS " +

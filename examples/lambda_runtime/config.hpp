@@ -5,7 +5,7 @@
 //   SVCRES_BACKEND             service name to call                 user-service.local
 //   SVCRES_BACKEND_PATH        HTTP path on the backend              /
 //   SVCRES_BACKEND_METHOD      POST (the event is the body) or GET   POST
-//   SVCRES_BACKEND_PORT        port when the name has A records only 80
+//   SVCRES_BACKEND_PORT        set: call A records on this port (default: SRV gives the ports)
 //   SVCRES_RESOLV_CONF         resolver configuration file           /etc/resolv.conf
 //   SVCRES_NAMESERVER          "ip:port[,ip:port...]": replaces the file's nameservers
 //   SVCRES_POLICY              least_request | round_robin | weighted_srv | peak_ewma
@@ -39,6 +39,7 @@ struct Config {
   std::string path = "/";
   std::string method = "POST";
   std::uint16_t backend_port = 80;
+  bool backend_port_set = false;  // SVCRES_BACKEND_PORT given: with the Service wiring, query A records
   std::string resolv_conf = "/etc/resolv.conf";
   std::string nameservers;  // empty: those of resolv_conf
   PolicyKind policy = PolicyKind::least_request;
@@ -85,6 +86,7 @@ struct Config {
         !num("SVCRES_RETRY_BUDGET_PCT", 0, 100, budget))
       return false;
     c.backend_port = static_cast<std::uint16_t>(port);
+    c.backend_port_set = std::getenv("SVCRES_BACKEND_PORT") && *std::getenv("SVCRES_BACKEND_PORT");
     c.max_tries = static_cast<unsigned>(tries);
     c.try_timeout = std::chrono::milliseconds(timeout);
     c.deadline_margin = std::chrono::milliseconds(margin);
