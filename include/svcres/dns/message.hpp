@@ -54,6 +54,11 @@ class NameRef {
 
   Result<Name> to_name() const noexcept {
     if (!msg_) return Errc::invalid_argument;
+    if (validated_) {
+      Result<Name> r{Name()};  // filled in place: no copy of the 255-byte buffer on return
+      Name::decompress_validated(r.value(), msg_, offset_);
+      return r;
+    }
     return Name::decompress(msg_, size_, offset_);
   }
 
@@ -100,9 +105,15 @@ class NameRef {
 
  private:
   friend struct Record;
+  friend class RecordRange;
+  friend class QuestionRange;
+  // Only references handed out by a parsed Message are marked validated; they skip re-checking.
+  NameRef(const std::uint8_t* msg, std::size_t size, std::size_t offset, bool validated) noexcept
+      : msg_(msg), size_(size), offset_(offset), validated_(validated) {}
   const std::uint8_t* msg_ = nullptr;
   std::size_t size_ = 0;
   std::size_t offset_ = 0;
+  bool validated_ = false;
 };
 
 // RFC 1035 §4.1.1, with AD and CD from RFC 4035 §3.2.
@@ -199,21 +210,21 @@ struct Record {
     v.priority = detail::load_u16(rdata);
     v.weight = detail::load_u16(rdata + 2);
     v.port = detail::load_u16(rdata + 4);
-    v.target = NameRef(owner.msg_, owner.size_, rdata_offset() + 6);
+    v.target = NameRef(owner.msg_, owner.size_, rdata_offset() + 6, owner.validated_);
     return v;
   }
   // CNAME, NS and PTR: the one name that is the whole rdata.
   Result<NameRef> as_name() const noexcept {
     if (type != Type::CNAME && type != Type::NS && type != Type::PTR) return Errc::invalid_argument;
-    return NameRef(owner.msg_, owner.size_, rdata_offset());
+    return NameRef(owner.msg_, owner.size_, rdata_offset(), owner.validated_);
   }
   Result<SoaView> as_soa() const noexcept {
     if (type != Type::SOA) return Errc::invalid_argument;
     SoaView v;
     const std::size_t start = rdata_offset();
-    v.mname = NameRef(owner.msg_, owner.size_, start);
+    v.mname = NameRef(owner.msg_, owner.size_, start, owner.validated_);
     const std::size_t r = detail::skip_validated_name(owner.msg_, start);
-    v.rname = NameRef(owner.msg_, owner.size_, r);
+    v.rname = NameRef(owner.msg_, owner.size_, r, owner.validated_);
     const std::uint8_t* p = owner.msg_ + detail::skip_validated_name(owner.msg_, r);
     v.serial = detail::load_u32(p);
     v.refresh = detail::load_u32(p + 4);
@@ -283,7 +294,7 @@ class RecordRange {
       if (left_ == 0) return;
       const std::size_t at = next_;
       std::size_t p = detail::skip_validated_name(msg_, at);
-      rec_.owner = NameRef(msg_, size_, at);
+      rec_.owner = NameRef(msg_, size_, at, true);
       rec_.type = static_cast<Type>(detail::load_u16(msg_ + p));
       rec_.klass = detail::load_u16(msg_ + p + 2);
       const std::uint32_t ttl = detail::load_u32(msg_ + p + 4);
@@ -328,7 +339,7 @@ class QuestionRange {
 
     Question operator*() const noexcept {
       Question q;
-      q.name = NameRef(msg_, size_, pos_);
+      q.name = NameRef(msg_, size_, pos_, true);
       const std::size_t p = detail::skip_validated_name(msg_, pos_);
       q.type = static_cast<Type>(detail::load_u16(msg_ + p));
       q.klass = detail::load_u16(msg_ + p + 2);

@@ -104,6 +104,31 @@ class Name {
   // name: the codec has no origin to append.
   static Result<Name> from_text(std::string_view text) noexcept;
 
+  // Decompresses into `n` a name inside a message that Message::parse() accepted:
+  // every bound, pointer and length was checked then, so only the copy is left. Calling it on
+  // unvalidated bytes is undefined.
+  static void decompress_validated(Name& n, const std::uint8_t* msg, std::size_t offset) noexcept {
+    std::size_t p = offset;
+    std::size_t total = 0;
+    unsigned labels = 0;
+    std::uint8_t* out = n.wire_.data();
+    for (;;) {
+      const std::uint8_t b = msg[p];
+      if (b >= 0xc0) {
+        p = static_cast<std::size_t>(b & 0x3f) << 8 | msg[p + 1];
+        continue;
+      }
+      if (b == 0) break;
+      std::memcpy(out + total, msg + p, b + 1u);
+      total += b + 1u;
+      p += b + 1u;
+      ++labels;
+    }
+    out[total] = 0;
+    n.size_ = static_cast<std::uint16_t>(total + 1);
+    n.labels_ = static_cast<std::uint8_t>(labels);
+  }
+
   // An uncompressed wire name: labels, root byte last, nothing after it within `size` is looked at.
   static Result<Name> from_wire(const std::uint8_t* data, std::size_t size) noexcept {
     Name n;
