@@ -94,7 +94,11 @@ struct ServiceOptions {
 struct PickOptions {
   std::uint64_t key = 0;            // request hash for Maglev
   bool has_key = false;
-  const Endpoint* avoid = nullptr;  // skip this identity when another endpoint is usable
+  // Identities to skip, e.g. the hosts a call already tried: avoid[0, avoid_count). The last one
+  // (the host that just failed) is skipped whenever any other endpoint is usable; the earlier ones
+  // too as long as something else remains (Envoy's previous_hosts retry predicate).
+  const Endpoint* avoid = nullptr;
+  std::size_t avoid_count = 0;
 };
 
 struct CallResult {
@@ -233,8 +237,8 @@ class Service {
     const TimePoint start = clock_.now();
     TimePoint end = deadline;
     if (rp.timeout > Duration::zero() && end - start > rp.timeout) end = start + rp.timeout;
-    Endpoint failed{};
-    bool have_failed = false;
+    Endpoint failed[8];  // the hosts this call tried, most recent last (the last 8 when there were more)
+    std::size_t n_failed = 0;
     for (unsigned attempt = 0;; ++attempt) {
       const bool retry = attempt > 0;
       TimePoint now = clock_.now();
@@ -244,7 +248,8 @@ class Service {
         return res;
       }
       PickOptions po;
-      if (have_failed) po.avoid = &failed;
+      po.avoid = failed;
+      po.avoid_count = n_failed;
       Result<Lease> picked = pick_impl(po, retry);
       if (!picked.ok()) {
         if (retry) budget_.retry_finished();  // the slot reserved below was never used by a lease
@@ -268,8 +273,11 @@ class Service {
         res.error = Errc::try_failed;
         return res;
       }
-      failed = res.endpoint;
-      have_failed = true;
+      if (n_failed == 8) {
+        for (std::size_t k = 1; k < 8; ++k) failed[k - 1] = failed[k];
+        --n_failed;
+      }
+      failed[n_failed++] = res.endpoint;
       const Duration wait = backoff_delay(rp.backoff, attempt + 1, detail::thread_rng());
       if (clock_.now() + wait >= end) {
         res.error = Errc::deadline_exceeded;
@@ -369,13 +377,15 @@ class Service {
     ctx.has_key = po.has_key;
     UsableSet<Capacity> usable;
     (void)detector_.filter(snap, now, usable, ctx);
-    if (po.avoid) {
+    if (po.avoid && po.avoid_count > 0) {
+      const Endpoint& last = po.avoid[po.avoid_count - 1];
       for (std::size_t i = 0; i < snap.size(); ++i) {
-        if (snap.endpoint(i).same_identity(*po.avoid)) {
+        if (snap.endpoint(i).same_identity(last)) {
           ctx.avoid = i;
           break;
         }
       }
+      if (po.avoid_count > 1) narrow(snap, po, ctx, usable);
     }
     const std::size_t i = policy_.pick(snap, ctx);
     if (i == no_pick || i >= snap.size()) return Errc::no_healthy_endpoint;
@@ -384,6 +394,27 @@ class Service {
     metrics_.requests.add();
     budget_.request_started();
     return Lease(this, ep, ref, now, retry);
+  }
+
+  // Takes the earlier avoided hosts out of the usable mask, unless that leaves nothing usable
+  // besides ctx.avoid; then the mask stays as the detector made it.
+  template <class Snap>
+  static void narrow(const Snap& snap, const PickOptions& po, PickContext& ctx, UsableSet<Capacity>& usable) noexcept {
+    UsableSet<Capacity> mask;
+    const std::size_t n = snap.size();
+    for (auto& w : mask.words) w = 0;
+    std::size_t left = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!ctx.healthy(i) || i == ctx.avoid) continue;
+      bool skip = false;
+      for (std::size_t k = 0; k + 1 < po.avoid_count && !skip; ++k) skip = snap.endpoint(i).same_identity(po.avoid[k]);
+      if (skip) continue;
+      mask.words[i >> 6] |= std::uint64_t{1} << (i & 63);
+      ++left;
+    }
+    if (left == 0) return;
+    usable = mask;
+    ctx.usable = usable.words;
   }
 
   // Coalesced pull refresh: whoever gets the mutex resolves; the others go on with the current set,

@@ -472,3 +472,28 @@ TEST_CASE("LeastRequest service prefers the endpoint with fewer leases") {
   CHECK(snap.stats(1).in_flight.load() == 5);
   (void)index_of(svc, held[0].endpoint());
 }
+
+TEST_CASE("call: a second retry avoids every host this call already tried while others remain") {
+  Fixture f;  // three endpoints
+  svcres::ServiceOptions opts;
+  opts.outlier.consecutive_failures = 0;
+  TestService<svcres::Random> svc(f.dns, "s.local", opts, f.clock);
+  for (int i = 0; i < 100; ++i) {
+    std::vector<svcres::Endpoint> tried;
+    auto r = svc.call([&](const svcres::Endpoint& e, svcres::TimePoint) {
+      tried.push_back(e);
+      return tried.size() < 4 ? TryOutcome::connect_failure() : TryOutcome::http(200);
+    }, [] {
+      svcres::RetryPolicy rp;
+      rp.max_retries = 3;
+      return rp;
+    }());
+    REQUIRE(r.ok());
+    REQUIRE(tried.size() == 4);
+    CHECK_FALSE(tried[0].same_identity(tried[1]));
+    CHECK_FALSE(tried[0].same_identity(tried[2]));
+    CHECK_FALSE(tried[1].same_identity(tried[2]));
+    // Every host tried: only the one that just failed is still avoided.
+    CHECK_FALSE(tried[3].same_identity(tried[2]));
+  }
+}
