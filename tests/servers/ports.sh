@@ -1,5 +1,5 @@
 # Loopback ports of the resolver's test servers (range 15300-15399 is the resolver's).
-PORT_NSD=15301
+PORT_NSD=${SVCRES_PORT_NSD:-15301}
 PORT_KNOT=15302
 PORT_UNBOUND=15303
 PORT_DNSMASQ=15304

@@ -29,6 +29,20 @@ struct Answer {
   std::uint32_t packets = 0;      // DNS queries this resolution sent (0 from cache)
 
   bool ok() const noexcept { return error == Errc::ok; }
+
+  // Copies only the endpoints in use (the defaulted copy moves all N): the cache-hit path.
+  void assign(const Answer& o) noexcept {
+    error = o.error;
+    endpoints.clear();
+    for (const Endpoint& e : o.endpoints) (void)endpoints.push_back(e);
+    ttl = o.ttl;
+    name = o.name;
+    stale = o.stale;
+    from_cache = o.from_cache;
+    authoritative = o.authoritative;
+    overflow = o.overflow;
+    packets = o.packets;
+  }
   // nxdomain or nodata: the only outcomes allowed to empty a known endpoint set.
   bool authoritative_empty() const noexcept { return error == Errc::nxdomain || error == Errc::nodata; }
 };

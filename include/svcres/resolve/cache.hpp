@@ -48,7 +48,7 @@ class Cache {
   bool get(const dns::Name& name, dns::Type type, TimePoint now, Answer<N>& out) const noexcept {
     const Entry* e = find(name, type);
     if (!e || now >= e->expires) return false;
-    out = e->answer;
+    out.assign(e->answer);
     out.ttl = seconds_left(e->expires, now);
     out.from_cache = true;
     out.packets = 0;
@@ -60,7 +60,7 @@ class Cache {
   bool get_stale(const dns::Name& name, dns::Type type, TimePoint now, Answer<N>& out) const noexcept {
     const Entry* e = find(name, type);
     if (!e || !e->answer.ok() || now >= e->expires + stale_window_) return false;
-    out = e->answer;
+    out.assign(e->answer);
     out.stale = now >= e->expires;
     out.from_cache = true;
     out.packets = 0;
@@ -85,7 +85,7 @@ class Cache {
     slot->hash = h;
     slot->name = name;
     slot->type = type;
-    slot->answer = a;
+    slot->answer.assign(a);
     slot->answer.stale = false;
     slot->answer.from_cache = false;
     slot->expires = now + std::chrono::seconds(a.ttl);

@@ -176,6 +176,11 @@ class Resolver {
     lookup(name, type, flags, out);
     return out;
   }
+  // The same into the caller's Answer: the allocation-free, copy-light path for hot callers (a
+  // cache hit copies only the endpoints in use).
+  void resolve_into(const dns::Name& name, dns::Type type, AnswerType& out, LookupFlags flags = {}) noexcept {
+    lookup(name, type, flags, out);
+  }
 
   ResolverStats stats() const noexcept {
     ResolverStats s;
@@ -241,7 +246,6 @@ class Resolver {
       std::unique_lock<std::mutex> lock(mu_);
       if (opts_.cache && !flags.bypass_cache && cache_.get(name, type, clock_.now(), out)) {
         cache_hits_.fetch_add(1, std::memory_order_relaxed);
-        out.name = name;
         return;
       }
       cache_misses_.fetch_add(1, std::memory_order_relaxed);
@@ -250,7 +254,7 @@ class Resolver {
           ++f.waiters;
           coalesced_.fetch_add(1, std::memory_order_relaxed);
           cv_.wait(lock, [&] { return f.done; });
-          out = f.result;
+          out.assign(f.result);
           out.packets = 0;
           if (--f.waiters == 0) f.used = false;
           return;
@@ -268,7 +272,7 @@ class Resolver {
         }
       }
     }
-    out = AnswerType{};
+    out.assign(AnswerType{});
     out.name = name;
     fetch(name, type, out, depth);
     {
@@ -291,7 +295,7 @@ class Resolver {
         }
       }
       if (slot) {
-        slot->result = out;
+        slot->result.assign(out);
         slot->done = true;
         if (slot->waiters == 0) slot->used = false;
       }
