@@ -10,11 +10,14 @@
 // A request still running at 1 s is abandoned: it counts as a failure, observed at 1 s, and its
 // outcome (failure, 1 s) reaches the EWMA and the ejection logic.
 //
-// Usage: bench_lb_sim [OUT_DIR]   writes OUT_DIR/lb_sim_<scenario>.svg (default: current dir)
+// Rows: every policy with defaults, plus peak_ewma_fp5s (EwmaConfig::failure_penalty = 5 s, not
+// a default) to show what penalising failures does.
+// Usage: [SVCRES_LBSIM_SEED=N] bench_lb_sim [OUT_DIR]   writes OUT_DIR/lb_sim_<scenario>.svg (default: current dir)
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <queue>
@@ -70,7 +73,8 @@ struct Event {
 };
 
 template <class P>
-Stats simulate(const Scenario& sc, const char* pname, P& policy, bool ejection, std::uint64_t seed) {
+Stats simulate(const Scenario& sc, const char* pname, P& policy, bool ejection, std::uint64_t seed,
+               const EwmaConfig& ewma) {
   auto table = std::make_unique<Table>();
   std::vector<Endpoint> eps(sc.hosts);
   for (std::size_t i = 0; i < sc.hosts; ++i) {
@@ -126,7 +130,7 @@ Stats simulate(const Scenario& sc, const char* pname, P& policy, bool ejection, 
       continue;
     }
     complete(*table, e.ref, Outcome{e.ok, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(e.observed))},
-             clock.now(), ejection ? &od : nullptr);
+             clock.now(), ejection ? &od : nullptr, ewma);
     st.observed.push_back(e.observed);
     st.ok += e.ok ? 1 : 0;
     ++st.n;
@@ -158,10 +162,10 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
     std::fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#ddd'/><text x='%g' y='%g' text-anchor='end'>%s</text>\n",
                  L, Y(k), W - R, Y(k), L - 6, Y(k) + 4, yl[k]);
   std::fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#c00' stroke-dasharray='4'/>\n", X(1000), T, X(1000), H - B);
-  const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
+  const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"};
   for (std::size_t r = 0; r < runs.size(); ++r) {
     const Stats& s = runs[r];
-    const char* col = colors[(r / 2) % 6];
+    const char* col = colors[(r / 2) % 7];
     std::fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5'%s points='", col,
                  s.ejection ? " stroke-dasharray='6 3'" : "");
     const std::size_t n = s.observed.size();
@@ -178,16 +182,19 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
   std::fclose(f);
 }
 
+std::uint64_t g_seed = 20160;
+
 template <class P>
-void run(const Scenario& sc, const char* name, P& policy, std::vector<Stats>& out) {
+void run(const Scenario& sc, const char* name, P& policy, std::vector<Stats>& out, const EwmaConfig& ewma = {}) {
   // Same seed with and without ejection: the two runs see the same arrivals and latencies.
-  const std::uint64_t seed = 20160 + out.size() / 2;
-  for (int ej = 0; ej <= 1; ++ej) out.push_back(simulate(sc, name, policy, ej == 1, seed));
+  const std::uint64_t seed = g_seed + out.size() / 2;
+  for (int ej = 0; ej <= 1; ++ej) out.push_back(simulate(sc, name, policy, ej == 1, seed, ewma));
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
+  if (const char* s = std::getenv("SVCRES_LBSIM_SEED")) g_seed = std::strtoull(s, nullptr, 10);
   std::vector<Scenario> scenarios;
   scenarios.push_back(Scenario{"linkerd2016", 11,
                                [](std::size_t h, double t, std::mt19937_64& g) {
@@ -218,10 +225,15 @@ int main(int argc, char** argv) {
     run(sc, "least_request", lr, runs);
     run(sc, "peak_ewma", pe, runs);
     run(sc, "maglev", mg, runs);
-    std::printf("\nscenario %s (%zu hosts)\n%-14s %4s %9s %9s %9s %9s %10s %8s\n", sc.name.c_str(), sc.hosts, "policy",
+    // Not a default: peak EWMA with EwmaConfig::failure_penalty = 5 s (a timeout counts as 5 s).
+    EwmaConfig penalised;
+    penalised.failure_penalty = std::chrono::seconds(5);
+    PeakEwma pe_fp(penalised);
+    run(sc, "peak_ewma_fp5s", pe_fp, runs, penalised);
+    std::printf("\nscenario %s (%zu hosts)\n%-16s %4s %9s %9s %9s %9s %10s %8s\n", sc.name.c_str(), sc.hosts, "policy",
                 "ej", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "success1s", "requests");
     for (const Stats& s : runs) {
-      std::printf("%-14s %4d %9.1f %9.1f %9.1f %9.1f %9.3f%% %8ld\n", s.policy.c_str(), s.ejection, s.pct(0.5) * 1e3,
+      std::printf("%-16s %4d %9.1f %9.1f %9.1f %9.1f %9.3f%% %8ld\n", s.policy.c_str(), s.ejection, s.pct(0.5) * 1e3,
                   s.pct(0.95) * 1e3, s.pct(0.99) * 1e3, s.pct(0.999) * 1e3, 100.0 * s.ok / s.n, s.n);
       char line[256];
       std::snprintf(line, sizeof line, "RESULT lbsim scenario=%s policy=%s ejection=%d p99_ms=%.1f p999_ms=%.1f success_1s=%.4f",

@@ -1,6 +1,18 @@
 #pragma once
 // The umbrella header: everything a user of svcres needs.
 
+#include "svcres/balance/choose.hpp"
+#include "svcres/balance/ewma.hpp"
+#include "svcres/balance/feedback.hpp"
+#include "svcres/balance/least_request.hpp"
+#include "svcres/balance/maglev.hpp"
+#include "svcres/balance/outlier.hpp"
+#include "svcres/balance/peak_ewma.hpp"
+#include "svcres/balance/pick_context.hpp"
+#include "svcres/balance/policy.hpp"
+#include "svcres/balance/random.hpp"
+#include "svcres/balance/round_robin.hpp"
+#include "svcres/balance/weighted_srv.hpp"
 #include "svcres/core/clock.hpp"
 #include "svcres/core/endpoint.hpp"
 #include "svcres/core/errc.hpp"
@@ -18,3 +30,5 @@
 #include "svcres/metrics/histogram.hpp"
 #include "svcres/metrics/prometheus.hpp"
 #include "svcres/metrics/service_metrics.hpp"
+#include "svcres/table/endpoint_stats.hpp"
+#include "svcres/table/endpoint_table.hpp"

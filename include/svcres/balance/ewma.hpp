@@ -27,6 +27,10 @@ namespace svcres {
 struct EwmaConfig {
   Duration decay = std::chrono::seconds(10);
   Duration default_rtt = std::chrono::milliseconds(30);
+  // complete() records a failed attempt as max(latency, failure_penalty). Off (zero) by default, as
+  // in tower and Envoy; set it (e.g. a few timeouts' worth) so that a host failing fast does not look
+  // fast and attract traffic, and a host timing out looks worse than the timeout.
+  Duration failure_penalty = Duration::zero();
 };
 
 namespace detail {

@@ -6,7 +6,8 @@
 //   svcres::complete(table, ref, {ok, latency}, clock.now(), &detector);
 //
 // For a failure pass the time the attempt cost the caller: a request abandoned at a 1 s timeout
-// passes 1 s, so the EWMA and the ejection logic both see it. Call exactly once per lease.
+// passes 1 s, so the EWMA and the ejection logic both see it (raised to EwmaConfig::failure_penalty
+// when that is set). Pass the same EwmaConfig the PeakEwma policy uses. Call exactly once per lease.
 
 #include "svcres/balance/ewma.hpp"
 #include "svcres/balance/outlier.hpp"
@@ -24,7 +25,9 @@ template <class Table>
 void complete(Table& table, SlotRef ref, Outcome outcome, TimePoint now, const OutlierDetector* detector = nullptr,
               const EwmaConfig& ewma = {}) noexcept {
   if (EndpointStats* st = table.stats(ref)) {
-    record_latency(*st, outcome.latency, now, ewma);
+    const Duration sample =
+        !outcome.success && ewma.failure_penalty > outcome.latency ? ewma.failure_penalty : outcome.latency;
+    record_latency(*st, sample, now, ewma);
     if (detector) detector->on_outcome(table, ref, *st, outcome.success, now);
   }
   table.finish(ref);
