@@ -224,7 +224,8 @@ class Service {
 
   // Picks an endpoint and starts a lease on it. Errors: no_endpoints (empty set), no_healthy_endpoint
   // (every endpoint ejected with panic mode off), or the last resolution error while no set is known.
-  Result<Lease> pick(const PickOptions& po = {}) noexcept { return pick_impl(po, false); }
+  Result<Lease> pick() noexcept { return pick_impl<false>(PickOptions{}, false); }
+  Result<Lease> pick(const PickOptions& po) noexcept { return pick_impl<true>(po, false); }
 
   // Runs fn(endpoint, try_deadline) -> TryOutcome with retries; see RetryPolicy and CallResult.
   // `deadline` is an absolute bound over everything (e.g. the Lambda's remaining time).
@@ -250,7 +251,7 @@ class Service {
       PickOptions po;
       po.avoid = failed;
       po.avoid_count = n_failed;
-      Result<Lease> picked = pick_impl(po, retry);
+      Result<Lease> picked = pick_impl<true>(po, retry);
       if (!picked.ok()) {
         if (retry) budget_.retry_finished();  // the slot reserved below was never used by a lease
         res.error = picked.error();
@@ -364,6 +365,8 @@ class Service {
     if (retry) budget_.retry_finished();
   }
 
+  // WithOptions = false: the plain pick() (no key, nothing to avoid) compiles to less code.
+  template <bool WithOptions>
   Result<Lease> pick_impl(const PickOptions& po, bool retry) noexcept {
     const TimePoint now = clock_.now();
     maybe_refresh(now);
@@ -373,11 +376,13 @@ class Service {
       return e == Errc::ok || e == Errc::table_busy ? Errc::no_endpoints : e;
     }
     PickContext ctx(detail::thread_rng(), now);
-    ctx.key = po.key;
-    ctx.has_key = po.has_key;
     UsableSet<Capacity> usable;
     (void)detector_.filter(snap, now, usable, ctx);
-    if (po.avoid && po.avoid_count > 0) {
+    if constexpr (WithOptions) {
+      ctx.key = po.key;
+      ctx.has_key = po.has_key;
+    }
+    if (WithOptions && po.avoid && po.avoid_count > 0) {
       const Endpoint& last = po.avoid[po.avoid_count - 1];
       for (std::size_t i = 0; i < snap.size(); ++i) {
         if (snap.endpoint(i).same_identity(last)) {
