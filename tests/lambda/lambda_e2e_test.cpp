@@ -94,11 +94,20 @@ struct World {
                    "/nsd.log\"\n  server-count: 1\n  verbosity: 1\n\nremote-control:\n  control-enable: no\n\n"
                    "zone:\n  name: \"local\"\n  zonefile: \"local.zone\"\n");
     write_file(dir + "/resolv.conf", "# written by lambda_e2e_test\nnameserver 127.0.0.1\noptions timeout:1 attempts:2\n");
+    // An NSD left by an earlier run that was killed (its pid is noted in our run folder) would hold
+    // the port; end it, but only if it is still that NSD.
+    if (int old = std::atoi(read_file(dir + "/nsd.child-pid").c_str()); old > 1) {
+      if (read_file("/proc/" + std::to_string(old) + "/cmdline").find(dir + "/nsd.conf") != std::string::npos) {
+        ::kill(old, SIGTERM);
+        std::this_thread::sleep_for(300ms);
+      }
+    }
     std::string nsd_bin = access("/usr/sbin/nsd", X_OK) == 0 ? "/usr/sbin/nsd" : "nsd";
     if (!nsd.start({nsd_bin, "-d", "-c", dir + "/nsd.conf"}, {}, dir + "/nsd.out", dir + "/nsd.err")) {
       problem = "cannot start nsd";
       return;
     }
+    write_file(dir + "/nsd.child-pid", std::to_string(nsd.pid()));
     for (int i = 0; i < 100 && !dns_answers(dns_port()); ++i) {
       if (nsd.exited()) {
         problem = "nsd exited: " + nsd.err() + read_file(dir + "/nsd.log");

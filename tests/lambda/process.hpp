@@ -59,6 +59,10 @@ class Process {
     av.push_back(nullptr);
     for (const std::string& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
     ev.push_back(nullptr);
+    // New files, not truncated old ones: a process left from a killed earlier run keeps writing to
+    // its own (now unlinked) file instead of into ours.
+    ::unlink(out_path.c_str());
+    ::unlink(err_path.c_str());
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
