@@ -3,6 +3,8 @@
 // std::vector table and a mutex-guarded std::shared_ptr swap, both picking round robin like ours.
 // Prints a table and, last, the RESULT line. SVCRES_BENCH_MS sets each run's length (default 300).
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -44,9 +46,19 @@ void make_set(std::uint64_t v, Endpoint* out) {
 
 std::atomic<std::uint64_t> g_sink{0};
 
+// Each reader's own CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time: the machine this runs on is
+// shared, and wall time would charge us for other processes' time slices. What stays in is what the
+// pick path really costs, including cache-line transfers between the reader threads and the writer.
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
 struct Run {
-  double ns_per_pick;  // per thread
-  double picks_per_s;  // all threads
+  double ns_per_pick;  // CPU ns per pick, per thread
+  double picks_per_s;  // all threads, if each had a core: threads x 1e9 / ns_per_pick
+  double wall_ns;      // wall-clock ns per pick per thread, for reference (inflated by machine load)
 };
 
 // Runs `threads` readers calling op(rng) for the run length, with an optional writer(version)
@@ -55,16 +67,19 @@ template <class Op, class Writer>
 Run measure(int threads, bool with_writer, Op op, Writer writer) {
   std::atomic<bool> go{false}, stop{false};
   std::atomic<std::uint64_t> total{0};
+  std::atomic<long long> cpu_total{0};
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
       Rng rng(static_cast<std::uint64_t>(t) + 1);
       std::uint64_t n = 0, sink = 0;
       while (!go.load(std::memory_order_acquire)) {}
+      const double c0 = thread_cpu_ns();
       while (!stop.load(std::memory_order_relaxed)) {
         for (int k = 0; k < 256; ++k) sink += op(rng);
         n += 256;
       }
+      cpu_total.fetch_add(static_cast<long long>(thread_cpu_ns() - c0));
       total.fetch_add(n);
       g_sink.fetch_add(sink);
     });
@@ -91,7 +106,8 @@ Run measure(int threads, bool with_writer, Op op, Writer writer) {
   if (w.joinable()) w.join();
   const double secs = std::chrono::duration<double>(t1 - t0).count();
   const double picks = static_cast<double>(total.load());
-  return Run{secs * 1e9 * threads / picks, picks / secs};
+  const double cpu_ns = static_cast<double>(cpu_total.load()) / picks;
+  return Run{cpu_ns, threads * 1e9 / cpu_ns, secs * 1e9 * threads / picks};
 }
 
 template <class TableT, class P>
@@ -111,8 +127,9 @@ struct Row {
 };
 
 void print(const Row& row) {
-  std::printf("%-22s %10.1f %10.1f %10.1f %10.1f\n", row.name, row.r[0][0].ns_per_pick, row.r[0][1].ns_per_pick,
-              row.r[1][0].ns_per_pick, row.r[1][1].ns_per_pick);
+  std::printf("%-22s %10.1f %10.1f %10.1f %10.1f   (wall %.0f %.0f %.0f %.0f)\n", row.name, row.r[0][0].ns_per_pick,
+              row.r[0][1].ns_per_pick, row.r[1][0].ns_per_pick, row.r[1][1].ns_per_pick, row.r[0][0].wall_ns,
+              row.r[0][1].wall_ns, row.r[1][0].wall_ns, row.r[1][1].wall_ns);
 }
 
 template <class P>
@@ -137,7 +154,7 @@ Row bench_policy(const char* name, P& policy) {
 }  // namespace
 
 int main() {
-  std::printf("ns per pick (per thread), %zu hosts; writer = republish every 100 us\n", kHosts);
+  std::printf("CPU ns per pick (per thread), %zu hosts; writer = republish every 100 us\n", kHosts);
   std::printf("%-22s %10s %10s %10s %10s\n", "policy", "1t", "1t+writer", "2t", "2t+writer");
   RoundRobin rr;
   Random random;
@@ -223,7 +240,7 @@ int main() {
   const double vs_sp = rr_row.r[1][1].picks_per_s / sp_row.r[1][1].picks_per_s;
   std::printf("(sink %llu)\n", static_cast<unsigned long long>(g_sink.load() & 1));
   std::printf("RESULT pick rr_ns=%.1f p2c_ns=%.1f ewma_ns=%.1f maglev_ns=%.1f rr_2t_writer_ns=%.1f "
-              "kept_under_writer=%.2f vs_shared_mutex=%.2f vs_shared_ptr=%.2f\n",
+              "kept_under_writer=%.2f vs_shared_mutex=%.2f vs_shared_ptr=%.2f timing=thread_cpu\n",
               rr_row.r[0][0].ns_per_pick, lr_row.r[0][0].ns_per_pick, pe_row.r[0][0].ns_per_pick,
               mg_row.r[0][0].ns_per_pick, rr_row.r[1][1].ns_per_pick, kept, vs_sm, vs_sp);
   return 0;

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cmath>
 #include <vector>
 
 #include "balance_util.hpp"
@@ -212,4 +213,17 @@ TEST_CASE("peak EWMA picks by latency x (in-flight + 1) and retries idle slow ho
   }
   h = pick_n(3000, 53);
   CHECK(h[2] > 0);
+}
+
+TEST_CASE("the decay weight matches std::exp", "[balance][ewma]") {
+  double worst = 0;
+  for (double x = 0; x < 50; x += 0.000731) {
+    const double rel = std::abs(detail::exp_neg(x) - std::exp(-x)) / std::exp(-x);
+    worst = rel > worst ? rel : worst;
+  }
+  CHECK(worst < 2e-7);
+  CHECK(detail::exp_neg(0) == 1.0);
+  CHECK(detail::exp_neg(-3) == 1.0);
+  CHECK(detail::exp_neg(800) == 0.0);
+  CHECK(detail::exp_neg(690) == Approx(std::exp(-690.0)).epsilon(1e-6));
 }

@@ -149,3 +149,48 @@ TEST_CASE("readers see whole published sets and stats stay with their identity",
   auto snap = table.snapshot();
   for (std::size_t i = 0; i < snap.size(); ++i) CHECK(snap.stats(i).in_flight.load() == 0);
 }
+
+TEST_CASE("snapshots released on another thread and by more threads than shards", "[table][stress]") {
+  static EndpointTable<4> t;
+  Endpoint a[1];
+  a[0].address = IpAddress::v4(10, 5, 0, 1);
+  a[0].port = 80;
+  REQUIRE(t.publish(a, 1).ok());
+  // Taken here, released on other threads: the remote-release path must leave no pin behind.
+  for (int round = 0; round < 50; ++round) {
+    auto snap = t.snapshot();
+    std::thread other([s = std::move(snap)]() mutable { auto gone = std::move(s); });
+    other.join();
+    REQUIRE(t.publish(a, 1).ok());
+  }
+  // 24 threads (more than the 16 exclusive shards) pin three successive versions, round by round.
+  // Then one publish still finds a free buffer, the next must report every buffer pinned, and all
+  // publishes work again once the threads let go.
+  constexpr int kThreads = 24;
+  std::atomic<int> round{-1}, holding{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> readers;
+  for (int k = 0; k < kThreads; ++k)
+    readers.emplace_back([&] {
+      std::vector<EndpointTable<4>::Snapshot> kept;
+      for (int r = 0; r < 3; ++r) {
+        while (round.load() != r) std::this_thread::yield();
+        kept.push_back(t.snapshot());
+        holding.fetch_add(1);
+      }
+      while (!release.load()) std::this_thread::yield();
+    });
+  for (int r = 0; r < 3; ++r) {
+    REQUIRE(t.publish(a, 1).ok());
+    round.store(r);
+    while (holding.load() < kThreads * (r + 1)) std::this_thread::yield();
+  }
+  CHECK(t.publish(a, 1).ok());                         // the fourth buffer was free
+  CHECK(t.publish(a, 1).error() == Errc::table_busy);  // three pinned by the threads, one current
+  release.store(true);
+  for (auto& r : readers) r.join();
+  CHECK(t.publish(a, 1).ok());
+  CHECK(t.publish(a, 1).ok());
+  CHECK(t.publish(a, 1).ok());
+  CHECK(t.publish(a, 1).ok());
+}

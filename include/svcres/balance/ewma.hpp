@@ -16,8 +16,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "svcres/core/clock.hpp"
 #include "svcres/table/endpoint_stats.hpp"
@@ -34,10 +34,26 @@ struct EwmaConfig {
 };
 
 namespace detail {
+// e^-x for x >= 0 within 2e-7 relative, without a libm call (it runs twice per peak-EWMA pick):
+// e^-x = 2^-k x e^-(f ln 2) with k = floor(x log2 e); the second factor by its Taylor series to the
+// 9th term on [0, ln 2), the first by writing the exponent bits.
+inline double exp_neg(double x) noexcept {
+  if (!(x > 0)) return 1.0;  // also NaN
+  if (x > 700) return 0.0;
+  const double t = x * 1.4426950408889634;  // log2(e)
+  const std::int64_t k = static_cast<std::int64_t>(t);  // t >= 0: truncation is floor
+  const double y = (t - static_cast<double>(k)) * 0.6931471805599453;
+  double p = 1.0;
+  for (int j = 9; j >= 1; --j) p = 1.0 - y / j * p;
+  const std::uint64_t bits = static_cast<std::uint64_t>(1023 - k) << 52;  // 2^-k, k <= 1010
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
 // exp(-dt / tau) for dt >= 0; 1 for a clock that did not move or moved backwards.
 inline double decay_weight(std::int64_t dt_ns, std::int64_t tau_ns) noexcept {
   if (dt_ns <= 0 || tau_ns <= 0) return 1.0;
-  return std::exp(-static_cast<double>(dt_ns) / static_cast<double>(tau_ns));
+  return exp_neg(static_cast<double>(dt_ns) / static_cast<double>(tau_ns));
 }
 inline std::int64_t ns_of(Duration d) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();

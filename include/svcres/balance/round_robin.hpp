@@ -1,9 +1,12 @@
 #pragma once
-// RoundRobin: entries in turn, skipping those the context does not allow. One shared counter, so
-// the order is global across threads (each pick is one relaxed fetch_add on a shared cache line;
-// that line is the cost of exact global rotation). With a usable mask or an avoided index the
-// rotation runs over the allowed entries only (O(n) for that pick). The counter is not reset on publish: after a
-// republish the rotation continues from an arbitrary entry, which is still round robin.
+// RoundRobin: entries in turn, skipping those the context does not allow.
+// Each reader thread rotates on its own counter (one per table reader shard, each on its own cache
+// line), the way Envoy gives every worker its own balancer: no cache line is written by two threads,
+// so picks scale with threads. Every thread's sequence is exact round robin; across threads the load
+// is equal in the long run but two threads may hit the same entry at the same moment. Counters are
+// not reset on publish: after a republish the rotation continues from an arbitrary entry.
+// With a usable mask or an avoided index the rotation runs over the allowed entries only (O(n) for
+// that pick), so an ejected entry's turns are shared by all, not handed to its neighbour.
 
 #include <atomic>
 #include <cstddef>
@@ -12,20 +15,29 @@
 #include "svcres/balance/choose.hpp"
 #include "svcres/balance/pick_context.hpp"
 #include "svcres/table/endpoint_stats.hpp"
+#include "svcres/table/endpoint_table.hpp"
 
 namespace svcres {
 
 class RoundRobin {
  public:
+  RoundRobin() noexcept {
+    // Different starting points, so threads do not walk the set in lockstep.
+    for (std::size_t k = 0; k <= detail::kReaderShards; ++k)
+      turns_[k].next.store(static_cast<std::uint32_t>(k * 7919u), std::memory_order_relaxed);
+  }
+
   template <class Snapshot>
   std::size_t pick(const Snapshot& s, PickContext& c) noexcept {
     const std::size_t n = s.size();
     if (n == 0) return no_pick;
-    // Relaxed: the counter only spreads picks; it orders nothing else.
-    const std::uint32_t turn = next_.fetch_add(1, std::memory_order_relaxed);
+    std::atomic<std::uint32_t>& counter = turns_[detail::this_thread_shard()].next;
+    // Relaxed load + store, not fetch_add: the counter is this thread's own (threads beyond the
+    // shard count share one and may occasionally repeat a turn, which round robin tolerates), and
+    // it orders nothing else.
+    const std::uint32_t turn = counter.load(std::memory_order_relaxed);
+    counter.store(turn + 1, std::memory_order_relaxed);
     if (c.usable == nullptr && c.avoid == no_pick) return turn % static_cast<std::uint32_t>(n);
-    // Filtered: rotate over the allowed entries only. Skipping forward from a disallowed entry
-    // instead would hand its turns to its neighbour and double that neighbour's share.
     return detail::relax_avoid(c, [&] {
       const std::size_t k = detail::count_allowed(s, c, no_pick);
       return k == 0 ? no_pick : detail::nth_allowed(s, c, turn % k, no_pick);
@@ -33,7 +45,10 @@ class RoundRobin {
   }
 
  private:
-  alignas(kCacheLine) std::atomic<std::uint32_t> next_{0};
+  struct alignas(kCacheLine) Turn {
+    std::atomic<std::uint32_t> next{0};
+  };
+  Turn turns_[detail::kReaderShards + 1];  // one per table reader shard, overflow included
 };
 
 }  // namespace svcres

@@ -14,6 +14,7 @@
 // CONCURRENCY CONTRACT
 // - publish() is called by one thread at a time (the refresher); the caller serialises writers.
 //   snapshot(), stats(), finish() and everything on a Snapshot may be called from any thread.
+// - A Snapshot may be moved and released on another thread (that path costs one atomic RMW more).
 // - Readers never wait for the writer and never take a lock. snapshot() is lock-free: it retries
 //   only when a publish switched the current set between its two loads, which a reader can see at
 //   most once per publish. The writer never waits for readers either: when every spare buffer is
@@ -32,13 +33,22 @@
 //   entirely new identities while the previous set is still pinned.
 //
 // RECLAMATION
-// K = 4 buffers, each with a reader count on its own cache line. Reader: load current index, bump
-// that buffer's count, load the current index again; if it changed, drop the count and retry. The
-// writer fills a buffer that is not current and whose count it reads as zero, stores it as current,
-// and on the next publish reclaims every non-current buffer whose count reads zero. The two
-// "store then load" pairs form the Dekker pattern, so those four operations are seq_cst: on both x86
-// and ARMv8 that is the only ordering under which "writer saw zero" implies "the reader's re-check
-// sees the new index". Everything else is acquire/release or relaxed, as commented.
+// K = 4 buffers, with reader counts in 17 shards of one cache line each. Each of the first 16
+// reader threads owns a shard for its lifetime (claimed on its first snapshot, released at thread
+// exit); further threads share the 17th. In its own shard a thread changes its count with a plain
+// atomic load + store (no read-modify-write: nobody else writes that word), and a Snapshot released
+// on another thread than the one that took it adds to the shard's separate `remote` count instead;
+// the buffer's pin count in a shard is readers - remote (mod 2^32). In the shared overflow shard all
+// changes are read-modify-writes. So on the common path a pick costs one full barrier (the seq_cst
+// store) and touches only its own cache line: readers on different threads never contend.
+// Reader: load current index, raise its count for that buffer, load the current index again; if it
+// changed, lower the count and retry. The writer fills a buffer that is not current and whose counts
+// (every shard) read zero, stores it as current, and on the next publish reclaims every non-current
+// buffer whose counts read zero. The two "store then load" pairs form the Dekker pattern, so those
+// operations are seq_cst: on x86 and ARMv8 alike that is what makes "writer saw zero" imply "the
+// reader's re-check sees the new index". The writer reads `readers` before `remote`; remote only
+// grows, so a race can only make the difference larger (a buffer kept a little longer), never
+// smaller than the number of live pins. Everything else is acquire/release or relaxed, as commented.
 //
 // MEMORY: everything lives inside the object (no allocation, ever): about
 // 4 x Capacity x sizeof(Entry) + 2 x Capacity x 128 bytes + 4 x sizeof(Index). With a Maglev index
@@ -66,6 +76,45 @@ struct SlotRef {
   bool valid() const noexcept { return slot != ~std::uint32_t{0}; }
 };
 
+namespace detail {
+// Reader shards: kReaderShards exclusive ones, each owned by one thread at a time, plus one shared
+// overflow shard (index kReaderShards) for threads beyond that.
+inline constexpr std::size_t kReaderShards = 16;
+
+inline std::atomic<bool>* shard_owned() noexcept {
+  static std::atomic<bool> owned[kReaderShards] = {};
+  return owned;
+}
+
+// Claims an exclusive shard for the calling thread on first use and gives it back at thread exit.
+struct ShardOwner {
+  std::size_t id = kReaderShards;
+  ShardOwner() noexcept {
+    for (std::size_t i = 0; i < kReaderShards; ++i) {
+      bool expected = false;
+      // acq_rel: acquire pairs with the previous owner's release below, so its last counter
+      // stores are visible before this thread continues from them.
+      if (shard_owned()[i].compare_exchange_strong(expected, true, std::memory_order_acq_rel,
+                                                   std::memory_order_relaxed)) {
+        id = i;
+        return;
+      }
+    }
+  }
+  ~ShardOwner() {
+    if (id != kReaderShards) shard_owned()[id].store(false, std::memory_order_release);
+  }
+  ShardOwner(const ShardOwner&) = delete;
+  ShardOwner& operator=(const ShardOwner&) = delete;
+};
+
+// This thread's shard: exclusive (0..15) while one is free, else the overflow shard (16).
+inline std::size_t this_thread_shard() noexcept {
+  thread_local const ShardOwner owner;
+  return owner.id;
+}
+}  // namespace detail
+
 struct NoIndex {
   void rebuild(const Endpoint*, std::size_t) noexcept {}
 };
@@ -87,6 +136,7 @@ class EndpointTable {
  public:
   static constexpr std::size_t kBuffers = 4;
   static constexpr std::size_t kSlots = 2 * Capacity;
+  static constexpr std::size_t kReaderShards = detail::kReaderShards;
   static constexpr std::size_t capacity() noexcept { return Capacity; }
   using index_type = Index;
 
@@ -101,10 +151,12 @@ class EndpointTable {
     Entry entries[Capacity];
     Index index;
   };
-  struct alignas(kCacheLine) PinCount {
-    std::atomic<std::uint32_t> readers{0};
+  // One shard: its counts for every buffer, alone on its cache line (see RECLAMATION).
+  struct alignas(kCacheLine) PinShard {
+    std::atomic<std::uint32_t> readers[kBuffers] = {};  // owner's pins (RMW in the overflow shard)
+    std::atomic<std::uint32_t> remote[kBuffers] = {};   // releases by threads other than the owner
   };
-  static_assert(sizeof(PinCount) == kCacheLine, "Each buffer's reader count must own a whole cache line.");
+  static_assert(sizeof(PinShard) == kCacheLine, "Each reader shard must own exactly one cache line.");
   static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "Reader counts must be lock-free atomics.");
 
  public:
@@ -112,12 +164,13 @@ class EndpointTable {
    public:
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
-    Snapshot(Snapshot&& o) noexcept : table_(o.table_), buf_(o.buf_) { o.table_ = nullptr; }
+    Snapshot(Snapshot&& o) noexcept : table_(o.table_), buf_(o.buf_), shard_(o.shard_) { o.table_ = nullptr; }
     Snapshot& operator=(Snapshot&& o) noexcept {
       if (this != &o) {
         unpin();
         table_ = o.table_;
         buf_ = o.buf_;
+        shard_ = o.shard_;
         o.table_ = nullptr;
       }
       return *this;
@@ -155,16 +208,28 @@ class EndpointTable {
 
    private:
     friend class EndpointTable;
-    Snapshot(const EndpointTable* t, std::size_t buf) noexcept : table_(t), buf_(buf) {}
+    Snapshot(const EndpointTable* t, std::size_t buf, std::size_t shard) noexcept
+        : table_(t), buf_(buf), shard_(shard) {}
     const Buffer& b() const noexcept { return table_->buffers_[buf_]; }
     void unpin() noexcept {
-      // Release: everything this reader did under the pin (reads of the buffer, in_flight
-      // increments) happens-before the writer's seq_cst load that reads the count as zero.
-      if (table_) table_->pins_[buf_].readers.fetch_sub(1, std::memory_order_release);
+      if (!table_) return;
+      // Release (all three): everything this reader did under the pin (reads of the buffer,
+      // in_flight increments) happens-before the writer's seq_cst load that reads the count.
+      PinShard& shard = table_->pins_[shard_];
+      if (shard_ == kReaderShards) {
+        shard.readers[buf_].fetch_sub(1, std::memory_order_release);
+      } else if (detail::this_thread_shard() == shard_) {
+        // Only this thread writes this word: a plain decrement is exact.
+        shard.readers[buf_].store(shard.readers[buf_].load(std::memory_order_relaxed) - 1,
+                                  std::memory_order_release);
+      } else {
+        shard.remote[buf_].fetch_add(1, std::memory_order_release);  // released on another thread
+      }
       table_ = nullptr;
     }
     const EndpointTable* table_;
     std::size_t buf_;
+    std::size_t shard_;
   };
 
   EndpointTable() noexcept = default;
@@ -226,14 +291,29 @@ class EndpointTable {
   }
 
   Snapshot snapshot() const noexcept {
+    const std::size_t shard = detail::this_thread_shard();
+    PinShard& pins = pins_[shard];
+    const bool exclusive = shard != kReaderShards;
     for (;;) {
       // seq_cst: first half of the reader side of the Dekker pairing with publish()/reclaim_buffers().
       std::uint32_t i = current_.load(std::memory_order_seq_cst);
-      pins_[i].readers.fetch_add(1, std::memory_order_seq_cst);
+      std::atomic<std::uint32_t>& count = pins.readers[i];
+      // seq_cst store (or RMW in the shared shard): the Dekker store; it must not be reordered with
+      // the re-check below, which is what seq_cst on both guarantees (xchg on x86, stlr+ldar on ARM).
+      if (exclusive) {
+        count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+      } else {
+        count.fetch_add(1, std::memory_order_seq_cst);
+      }
       // seq_cst: if the writer read this buffer's count before our increment, this load is ordered
       // after its store of a new current_ and sees it, so we never read a buffer being rewritten.
-      if (current_.load(std::memory_order_seq_cst) == i) return Snapshot(this, i);
-      pins_[i].readers.fetch_sub(1, std::memory_order_release);  // read nothing; plain undo
+      if (current_.load(std::memory_order_seq_cst) == i) return Snapshot(this, i, shard);
+      // Read nothing; undo.
+      if (exclusive) {
+        count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+      } else {
+        count.fetch_sub(1, std::memory_order_release);
+      }
     }
   }
 
@@ -283,12 +363,22 @@ class EndpointTable {
     const std::size_t cur = current_index();
     for (std::size_t k = 0; k < kBuffers; ++k) {
       if (k == cur || !live_[k]) continue;
-      // seq_cst: writer side of the Dekker pairing; also acquires the readers' unpin releases.
-      if (pins_[k].readers.load(std::memory_order_seq_cst) != 0) continue;
+      if (pinned(k)) continue;
       const std::uint8_t mask = static_cast<std::uint8_t>(~(1u << k));
       for (std::size_t i = 0; i < buffers_[k].size; ++i) owners_[buffers_[k].entries[i].slot].buffers &= mask;
       live_[k] = false;
     }
+  }
+
+  bool pinned(std::size_t k) const noexcept {
+    for (const PinShard& shard : pins_) {
+      // seq_cst: writer side of the Dekker pairing; also acquires the readers' unpin releases.
+      // `readers` first, then `remote` (see RECLAMATION for why this order is safe).
+      const std::uint32_t held = shard.readers[k].load(std::memory_order_seq_cst);
+      const std::uint32_t released = shard.remote[k].load(std::memory_order_seq_cst);
+      if (held - released != 0) return true;
+    }
+    return false;
   }
 
   std::uint32_t find_slot(const Endpoint& e) const noexcept {
@@ -327,7 +417,7 @@ class EndpointTable {
   };
 
   alignas(kCacheLine) std::atomic<std::uint32_t> current_{0};
-  mutable PinCount pins_[kBuffers];
+  mutable PinShard pins_[kReaderShards + 1];  // [kReaderShards] is the shared overflow shard
   mutable EndpointStats slots_[kSlots];
   mutable Counter ejected_[1];
   // Written by the writer only; read by readers only through a pinned buffer.
