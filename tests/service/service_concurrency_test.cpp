@@ -104,3 +104,76 @@ TEST_CASE("pickers and completions race with republishing") {
   CHECK(svc->retry_budget().active_requests() == 0);
   CHECK(svc->retry_budget().active_retries() == 0);
 }
+
+namespace {
+// Answers after a pause, so a refresh is still running while other threads pick.
+struct SlowResolver {
+  using AnswerType = svcres::Answer<64>;
+  std::atomic<unsigned> calls{0};
+  AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
+    calls.fetch_add(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    AnswerType a;
+    a.error = svcres::Errc::ok;
+    a.ttl = 1;
+    (void)a.endpoints.push_back(ep("127.0.5.1:80"));
+    (void)a.endpoints.push_back(ep("127.0.5.2:80"));
+    return a;
+  }
+};
+}  // namespace
+
+TEST_CASE("a due refresh is done by one thread while the others keep picking from the current set") {
+  SlowResolver dns;
+  svcres::ManualClock manual;
+  svcres::Duration slept{};
+  svcres_test::TestClock clock{&manual, &slept};
+  auto svc = std::make_unique<svcres::Service<svcres::RoundRobin, SlowResolver, 16, svcres_test::TestClock>>(
+      dns, "s.local", svcres::ServiceOptions{}, clock);
+  // First use: nothing to pick yet, so every thread waits for the one resolution.
+  std::atomic<int> ok{0};
+  {
+    std::vector<std::thread> th;
+    for (int i = 0; i < 6; ++i) th.emplace_back([&] { ok.fetch_add(svc->pick().ok() ? 1 : 0); });
+    for (auto& t : th) t.join();
+  }
+  CHECK(ok.load() == 6);
+  CHECK(dns.calls.load() == 1);
+  // TTL passed (the manual clock is only moved here, before the threads start).
+  manual.advance(std::chrono::seconds(2));
+  std::atomic<int> picked_during_refresh{0};
+  {
+    std::vector<std::thread> th;
+    for (int i = 0; i < 6; ++i) {
+      th.emplace_back([&] {
+        for (int k = 0; k < 20; ++k) {
+          if (svc->pick().ok()) picked_during_refresh.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
+    }
+    for (auto& t : th) t.join();
+  }
+  CHECK(dns.calls.load() == 2);  // coalesced: one refresh for all the threads that found it due
+  CHECK(picked_during_refresh.load() == 120);
+}
+
+TEST_CASE("the background refresher resolves without any pick and stops in the destructor") {
+  AlternatingResolver dns;
+  svcres::ServiceOptions opts;
+  opts.min_refresh = std::chrono::milliseconds(20);
+  opts.refresh_ahead = std::chrono::milliseconds(0);
+  {
+    svcres::Service<svcres::RoundRobin, AlternatingResolver, 16> svc(dns, "s.local", opts);
+    svc.start_refresher();
+    svc.start_refresher();  // idempotent
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (dns.calls.load() < 3 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(dns.calls.load() >= 3);
+    CHECK(svc.snapshot().size() == 6);
+  }  // joins the refresher
+  const unsigned after = dns.calls.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  CHECK(dns.calls.load() == after);
+}
