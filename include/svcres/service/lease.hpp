@@ -15,6 +15,7 @@
 //   TimePoint lease_now() const noexcept
 //   void finish_lease(const Endpoint&, SlotRef, bool retry, TryOutcome, Duration latency) noexcept
 // Threads: a lease belongs to one thread at a time; different leases complete concurrently.
+// Lifetime: the service must outlive its leases (a lease holds a pointer to it).
 
 #include <utility>
 
