@@ -1,7 +1,9 @@
 # Sourced by scripts/dev test. The endpoint table and the balancers on AArch64 (Lambda on Graviton):
 # cross-compiles the table and balance tests (unit and stress) with aarch64-linux-gnu-g++, static,
-# and runs them under qemu-aarch64. The stress tests exercise the memory orders on a weakly ordered
-# target (qemu's translation keeps ARM's acquire/release semantics for the code it runs).
+# and runs them under qemu-aarch64. This proves the AArch64 build (ldar/stlr or LSE atomics, the
+# lock-free static_asserts) and runs the stress tests on it; note that qemu on an x86 host executes
+# with the host's stronger ordering, so real Graviton reorderings are argued in the header's
+# memory-order comments rather than reproduced here.
 # Build dir: build/h-lb-arm64. Stress length: SVCRES_STRESS_MS (default here 1000 ms).
 stage_arm64_table() {
   local cxx out qemu
