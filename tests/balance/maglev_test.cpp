@@ -106,3 +106,22 @@ TEST_CASE("Maglev skips ejected entries without moving other keys", "[balance][m
   }
   CHECK(balance_test::chi_square(h, std::vector<double>(10, 0.1)) < balance_test::chi_critical(9));
 }
+
+TEST_CASE("Maglev with an avoided index moves only that index's keys", "[balance][maglev][avoid]") {
+  auto t = std::make_unique<Table>();
+  auto eps = hosts(8);
+  REQUIRE(t->publish(eps.data(), 8).ok());
+  auto s = t->snapshot();
+  Rng rng(3);
+  for (std::uint64_t k = 0; k < 5000; ++k) {
+    PickContext c(rng);
+    c.key = k;
+    c.has_key = true;
+    const std::size_t first = Maglev{}.pick(s, c);
+    c.avoid = first;
+    const std::size_t retry = Maglev{}.pick(s, c);
+    CHECK(retry != first);
+    c.avoid = (first + 1) % 8;
+    CHECK(Maglev{}.pick(s, c) == first);  // avoiding someone else changes nothing
+  }
+}

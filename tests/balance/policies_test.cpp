@@ -227,3 +227,26 @@ TEST_CASE("the decay weight matches std::exp", "[balance][ewma]") {
   CHECK(detail::exp_neg(800) == 0.0);
   CHECK(detail::exp_neg(690) == Approx(std::exp(-690.0)).epsilon(1e-6));
 }
+
+TEST_CASE("every policy honours the avoided index unless it is the only choice", "[balance][avoid]") {
+  Table t;
+  Endpoint eps[4] = {ep(1, 80, 0, 1), ep(2, 80, 0, 1), ep(3, 80, 0, 1), ep(4, 80, 0, 1)};
+  REQUIRE(t.publish(eps, 4).ok());
+  RoundRobin rr;
+  Random random;
+  WeightedSrv srv;
+  LeastRequest lr;
+  PeakEwma pe;
+  std::uint64_t only2 = 0b0100;
+  auto check = [&](auto& policy) {
+    auto h = histogram(t, policy, 2000, 61, nullptr, 2);
+    CHECK(h[2] == 0);
+    CHECK(chi_square(h, uniform(4, {2})) < chi_critical(2));
+    CHECK(histogram(t, policy, 20, 62, &only2, 2)[2] == 20);  // a retry on the same host beats none
+  };
+  check(rr);
+  check(random);
+  check(srv);
+  check(lr);
+  check(pe);
+}
