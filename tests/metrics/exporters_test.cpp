@@ -157,3 +157,31 @@ TEST_CASE("EMF escapes dimension values", "[metrics][emf]") {
   CHECK(j["TargetDiscoveryName"].str == std::string("a\"b\\c\x01"));
   CHECK_FALSE(j.has("DiscoveryName"));
 }
+
+TEST_CASE("EMF carries the caller's extra metrics and properties, within the 100-metric limit", "[metrics][emf]") {
+  ServiceMetrics m;
+  svcres::metrics::EmfExtraMetric extras[120];
+  std::string names[120];
+  for (int i = 0; i < 120; ++i) {
+    names[i] = "Extra" + std::to_string(i);
+    extras[i] = {names[i], "Milliseconds", i + 0.25};
+  }
+  svcres::metrics::EmfProperty props[] = {{"requestId", "8476a536-e9f4"}, {"outcome", "error \"quoted\""}};
+  svcres::metrics::EmfOptions opt;
+  opt.target_discovery_name = "user-service.local";
+  opt.extra_metrics = extras;
+  opt.extra_metric_count = 120;
+  opt.properties = props;
+  opt.property_count = 2;
+  std::string out;
+  append_emf(out, opt, m.snapshot(), 5);
+  Json j;
+  REQUIRE(svcres_test::parse_json(out, j));
+  const auto& declared = j["_aws"]["CloudWatchMetrics"].items[0]["Metrics"].items;
+  CHECK(declared.size() == 100);
+  CHECK(j["Extra0"].num == Approx(0.25));
+  CHECK(j["Extra83"].num == Approx(83.25));
+  CHECK_FALSE(j.has("Extra84"));  // 16 built-in + 84 extras = 100
+  CHECK(j["requestId"].str == "8476a536-e9f4");
+  CHECK(j["outcome"].str == "error \"quoted\"");
+}

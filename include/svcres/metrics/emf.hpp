@@ -3,7 +3,8 @@
 // CloudWatch Logs turns into metrics. Layout (EMF specification):
 //   {"_aws":{"Timestamp":<ms>,"CloudWatchMetrics":[{"Namespace":..,"Dimensions":[[..]],"Metrics":[..]}]},
 //    "<dimension>":"<value>", ..., "<metric>":<number>, ...}
-// At most 100 metrics per directive (an EMF limit); this exporter writes 16. Names follow ECS Service
+// At most 100 metrics per directive (an EMF limit); this exporter writes 16 plus the caller's extras
+// (append_emf refuses more than the limit by dropping extras past it). Names follow ECS Service
 // Connect where one fits (RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime) with its
 // dimensions DiscoveryName (the caller) and TargetDiscoveryName (the service called).
 
@@ -16,10 +17,28 @@
 
 namespace svcres::metrics {
 
+// A caller's own metric next to the service's (e.g. a Lambda's per-invocation latency). Values are
+// printed with up to 6 decimals; negative values are clamped to 0 (EMF metrics here are counts and
+// durations).
+struct EmfExtraMetric {
+  std::string_view name;
+  std::string_view unit;  // a CloudWatch unit: "Count", "Milliseconds", ...
+  double value = 0;
+};
+// A string property: searchable in CloudWatch Logs Insights, not a metric (e.g. a request id).
+struct EmfProperty {
+  std::string_view name;
+  std::string_view value;
+};
+
 struct EmfOptions {
   std::string_view name_space = "svcres";  // CloudWatch namespace
   std::string_view discovery_name;         // the caller, e.g. the Lambda function name
   std::string_view target_discovery_name;  // the service called, e.g. "user-service.local"
+  const EmfExtraMetric* extra_metrics = nullptr;
+  std::size_t extra_metric_count = 0;
+  const EmfProperty* properties = nullptr;
+  std::size_t property_count = 0;
 };
 
 inline constexpr int emf_max_metrics = 100;
@@ -60,6 +79,9 @@ inline void json_key(std::string& out, std::string_view key) {
 // Appends one EMF line (with its '\n') for the figures in `s` (usually an interval: now.since(before)).
 inline void append_emf(std::string& out, const EmfOptions& opt, const MetricsSnapshot& s, std::int64_t timestamp_ms) {
   using namespace detail;
+  constexpr std::size_t builtin = sizeof(emf_metrics) / sizeof(emf_metrics[0]);
+  const std::size_t extra_count =
+      opt.extra_metric_count < emf_max_metrics - builtin ? opt.extra_metric_count : emf_max_metrics - builtin;
   out += "{\"_aws\":{\"Timestamp\":";
   append_int(out, timestamp_ms);
   out += ",\"CloudWatchMetrics\":[{\"Namespace\":\"";
@@ -75,6 +97,13 @@ inline void append_emf(std::string& out, const EmfOptions& opt, const MetricsSna
     out += m.name;
     out += "\",\"Unit\":\"";
     out += m.unit;
+    out += "\"}";
+  }
+  for (std::size_t i = 0; i < extra_count; ++i) {
+    out += ",{\"Name\":\"";
+    append_json_escaped(out, opt.extra_metrics[i].name);
+    out += "\",\"Unit\":\"";
+    append_json_escaped(out, opt.extra_metrics[i].unit);
     out += "\"}";
   }
   out += "]}]},";
@@ -115,6 +144,19 @@ inline void append_emf(std::string& out, const EmfOptions& opt, const MetricsSna
   number("DnsStaleAnswerCount", s.dns_stale_served);
   number("DnsPacketsSent", s.dns_packets_sent);
   number("EndpointsKnown", s.endpoints_known < 0 ? 0 : static_cast<std::uint64_t>(s.endpoints_known));
+  for (std::size_t i = 0; i < extra_count; ++i) {
+    out.push_back(',');
+    json_key(out, opt.extra_metrics[i].name);
+    double v = opt.extra_metrics[i].value;
+    append_micro_fixed(out, v > 0 ? static_cast<std::uint64_t>(v * 1e6 + 0.5) : 0);
+  }
+  for (std::size_t i = 0; i < opt.property_count; ++i) {
+    out.push_back(',');
+    json_key(out, opt.properties[i].name);
+    out.push_back('"');
+    append_json_escaped(out, opt.properties[i].value);
+    out.push_back('"');
+  }
   out += "}\n";
 }
 
