@@ -34,8 +34,8 @@
 //
 // RECLAMATION
 // K = 4 buffers, with reader counts in 17 shards of one cache line each. Each of the first 16
-// reader threads owns a shard for its lifetime (claimed on its first snapshot, released at thread
-// exit); further threads share the 17th. In its own shard a thread changes its count with a plain
+// threads that take a snapshot owns a shard for good (see detail::claim_shard); any further thread
+// shares the 17th. In its own shard a thread changes its count with a plain
 // atomic load + store (no read-modify-write: nobody else writes that word), and a Snapshot released
 // on another thread than the one that took it adds to the shard's separate `remote` count instead;
 // the buffer's pin count in a shard is readers - remote (mod 2^32). In the shared overflow shard all
@@ -81,37 +81,24 @@ namespace detail {
 // overflow shard (index kReaderShards) for threads beyond that.
 inline constexpr std::size_t kReaderShards = 16;
 
-inline std::atomic<bool>* shard_owned() noexcept {
-  static std::atomic<bool> owned[kReaderShards] = {};
-  return owned;
+// The first kReaderShards threads that ever take a snapshot (of any table) each own one shard for
+// the rest of the process; later threads share the overflow shard. Ownership is never handed back:
+// a thread-exit hook would need thread_local with a destructor, and registering one can allocate
+// inside the C library on the first pick of every thread. Saturating, so ids never wrap.
+inline std::size_t claim_shard() noexcept {
+  static std::atomic<std::uint32_t> next{0};
+  // Relaxed: hands out distinct numbers; nothing else is published through it.
+  std::uint32_t k = next.load(std::memory_order_relaxed);
+  while (k < kReaderShards) {
+    if (next.compare_exchange_weak(k, k + 1, std::memory_order_relaxed, std::memory_order_relaxed)) return k;
+  }
+  return kReaderShards;
 }
 
-// Claims an exclusive shard for the calling thread on first use and gives it back at thread exit.
-struct ShardOwner {
-  std::size_t id = kReaderShards;
-  ShardOwner() noexcept {
-    for (std::size_t i = 0; i < kReaderShards; ++i) {
-      bool expected = false;
-      // acq_rel: acquire pairs with the previous owner's release below, so its last counter
-      // stores are visible before this thread continues from them.
-      if (shard_owned()[i].compare_exchange_strong(expected, true, std::memory_order_acq_rel,
-                                                   std::memory_order_relaxed)) {
-        id = i;
-        return;
-      }
-    }
-  }
-  ~ShardOwner() {
-    if (id != kReaderShards) shard_owned()[id].store(false, std::memory_order_release);
-  }
-  ShardOwner(const ShardOwner&) = delete;
-  ShardOwner& operator=(const ShardOwner&) = delete;
-};
-
-// This thread's shard: exclusive (0..15) while one is free, else the overflow shard (16).
+// This thread's shard: exclusive (0..15) or the overflow shard (16). Trivially destructible.
 inline std::size_t this_thread_shard() noexcept {
-  thread_local const ShardOwner owner;
-  return owner.id;
+  thread_local const std::size_t mine = claim_shard();
+  return mine;
 }
 }  // namespace detail
 
