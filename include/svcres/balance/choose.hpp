@@ -38,19 +38,25 @@ std::size_t random_allowed(const Snapshot& s, PickContext& c, std::size_t exclud
   return nth_allowed(s, c, c.rng.below(static_cast<std::uint32_t>(k)), exclude);
 }
 
-// Two distinct allowed entries for power-of-two-choices; second is no_pick when only one exists.
 template <class Snapshot>
-void random_pair(const Snapshot& s, PickContext& c, std::size_t& a, std::size_t& b) noexcept {
+void random_pair_filtered(const Snapshot& s, PickContext& c, std::size_t& a, std::size_t& b) noexcept {
+  a = random_allowed(s, c);
+  b = a == no_pick ? no_pick : random_allowed(s, c, a);
+}
+
+// Two distinct allowed entries for power-of-two-choices; second is no_pick when only one exists.
+// The unfiltered case is kept small so it inlines into the policies' pick().
+template <class Snapshot>
+inline void random_pair(const Snapshot& s, PickContext& c, std::size_t& a, std::size_t& b) noexcept {
   const std::size_t n = s.size();
   if (c.usable == nullptr && c.avoid == no_pick && n >= 2) {
-    // Unfiltered fast path: an exactly uniform distinct pair from two draws.
+    // An exactly uniform distinct pair from two draws.
     a = c.rng.below(static_cast<std::uint32_t>(n));
     b = c.rng.below(static_cast<std::uint32_t>(n - 1));
     if (b >= a) ++b;
     return;
   }
-  a = random_allowed(s, c);
-  b = a == no_pick ? no_pick : random_allowed(s, c, a);
+  random_pair_filtered(s, c, a, b);
 }
 
 // Runs pick(ctx); if nothing qualified while ctx.avoid was set, runs it once more without avoiding.
