@@ -1,7 +1,7 @@
 #pragma once
-// The little JSON the bootstrap writes: quoted strings (RFC 8259 §7) and numbers. Nothing is parsed.
+// The little JSON the examples write by hand: quoted strings (RFC 8259 §7). Nothing is parsed. EMF
+// lines come from svcres's own exporter (svcres/metrics/emf.hpp), not from here.
 
-#include <cmath>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -11,6 +11,8 @@ namespace json {
 
 // A JSON string literal for any bytes: quotes, backslash and control characters escaped; bytes
 // that are not valid UTF-8 become U+FFFD so the document stays valid for CloudWatch and Lambda.
+// svcres's exporter escaper passes bytes >= 0x80 through unchecked (its strings are names the
+// program chose); this one is for peer bytes, such as a backend's error body.
 inline std::string quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
@@ -54,17 +56,6 @@ inline std::string quote(std::string_view s) {
 inline std::string truncate(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
   return std::string(s.substr(0, max)) + "...(" + std::to_string(s.size()) + " bytes)";
-}
-
-// A finite number with up to 3 decimals; JSON has no NaN or infinity, so those become 0.
-inline std::string number(double v) {
-  if (!std::isfinite(v)) return "0";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  std::string s = buf;
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
 }
 
 }  // namespace json

@@ -1,22 +1,18 @@
 #pragma once
-// What the handler needs from "the backend": call(event, deadline) -> CallResult, and a warm-up
-// resolution for init. Two wirings implement it:
-// - backend_service.hpp: svcres::Service (pick, lease, call with retries, budget, metrics). Used
-//   whenever <svcres/service.hpp> is present.
-// - backend_direct.hpp: the same rules written directly against Resolver + EndpointTable + policy +
-//   OutlierDetector, kept for trees without the Service layer (it was written first, before that
-//   layer existed).
+// What the handler needs from "the backend": call(event, deadline) -> CallResult, a warm-up
+// resolution for init, and the svcres::Service metrics the EMF line is made of. One wiring
+// implements it (backend_service.hpp, through svcres::Service); the virtual base lets the bootstrap
+// choose the balancing policy, a template parameter of Service, from configuration at start-up.
 // Lives across invocations (the bootstrap owns one): resolver cache, endpoint statistics, ejections,
-// balancer position and kept-alive connections all persist between invocations.
+// balancer position, metrics and kept-alive connections all persist between invocations.
 
 #include <chrono>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "lambda_runtime/config.hpp"
 #include "svcres/core/errc.hpp"
-#include "svcres/resolve/resolv_conf.hpp"
+#include "svcres/metrics/service_metrics.hpp"
 
 namespace svcres_examples {
 namespace lambda {
@@ -32,16 +28,6 @@ struct TryRecord {
   double ms = 0;
 };
 
-struct DnsFigures {
-  Errc error = Errc::ok;
-  std::uint32_t packets = 0;  // queries sent during this invocation (0: answered from cache)
-  bool from_cache = false;
-  bool stale = false;
-  std::uint32_t ttl = 0;
-  std::size_t endpoints = 0;
-  double ms = 0;
-};
-
 struct CallResult {
   bool ok = false;  // an answer (2xx) came back
   int status = 0;
@@ -49,9 +35,6 @@ struct CallResult {
   std::string error_type;  // when !ok: Backend.Unavailable, Backend.DeadlineExceeded, ...
   std::string error_message;
   std::vector<TryRecord> tries;
-  unsigned retries() const noexcept { return tries.empty() ? 0u : static_cast<unsigned>(tries.size() - 1); }
-  bool budget_exhausted = false;
-  DnsFigures dns;
   std::string task;  // who answered
 };
 
@@ -59,9 +42,9 @@ class BackendBase {
  public:
   virtual ~BackendBase() = default;
   virtual CallResult call(const std::string& body, Clock::time_point deadline) = 0;
-  // Resolves once (start-up check and init log); fills `dns`, false with `error` on failure.
-  virtual bool warm_up(DnsFigures& dns, std::string& error) = 0;
-  virtual const char* wiring() const noexcept = 0;
+  // Resolves once (start-up check); false with `error` when that fails or finds no endpoint.
+  virtual bool warm_up(std::string& error) = 0;
+  virtual svcres::metrics::MetricsSnapshot metrics_snapshot() const noexcept = 0;
 };
 
 }  // namespace lambda

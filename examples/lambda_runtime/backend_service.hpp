@@ -8,6 +8,8 @@
 // retried (Envoy's defaults do not) because the example's backend call is a lookup, safe to repeat;
 // a function whose backend call is not idempotent should turn on_timeout/on_failure off.
 // Time: each try gets SVCRES_TRY_TIMEOUT_MS, the whole call Lambda's deadline minus the margin.
+// The Service's retry budget caps concurrent retries (at least 3), so with Lambda's one invocation at
+// a time it never refuses; SVCRES_MAX_TRIES and the deadline are what bound the retries here.
 
 #include <map>
 #include <memory>
@@ -49,29 +51,23 @@ class ServiceBackend final : public BackendBase {
     rp_.timeout = std::chrono::minutes(15);  // Lambda's own maximum; the invocation deadline is tighter
   }
 
-  const char* wiring() const noexcept override { return "svcres::Service"; }
-
-  bool warm_up(DnsFigures& dns, std::string& error) override {
-    auto before = svc_->metrics_snapshot();
-    auto t0 = Clock::now();
+  bool warm_up(std::string& error) override {
     svcres::Status s = svc_->refresh();
-    dns.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    fill_dns(dns, before);
-    dns.error = s.error();
     if (!s) {
       error = "resolving " + cfg_.backend + ": " + svcres::to_string(s.error());
       return false;
     }
-    if (dns.endpoints == 0) {
+    if (svc_->snapshot().empty()) {
       error = "resolving " + cfg_.backend + ": no endpoints";
       return false;
     }
     return true;
   }
 
+  svcres::metrics::MetricsSnapshot metrics_snapshot() const noexcept override { return svc_->metrics_snapshot(); }
+
   CallResult call(const std::string& body, Clock::time_point deadline) override {
     CallResult out;
-    auto before = svc_->metrics_snapshot();
     http::Response answer;
     auto try_once = [&](const svcres::Endpoint& ep, svcres::TimePoint try_deadline) -> svcres::TryOutcome {
       TryRecord rec;
@@ -107,10 +103,6 @@ class ServiceBackend final : public BackendBase {
       return o;
     };
     svcres::CallResult r = svc_->call(try_once, rp_, deadline);
-    // DNS time is not reported per call: a due refresh runs inside Service::pick(); packets say
-    // whether one happened.
-    fill_dns(out.dns, before);
-    out.dns.from_cache = out.dns.packets == 0;
     if (r.ok()) {
       out.status = answer.status;
       out.task = out.tries.empty() ? std::string() : out.tries.back().task;
@@ -128,7 +120,7 @@ class ServiceBackend final : public BackendBase {
     switch (r.error) {
       case Errc::try_failed: out.error_type = "Backend.Unavailable"; break;
       case Errc::deadline_exceeded: out.error_type = "Backend.DeadlineExceeded"; break;
-      case Errc::retry_budget_exhausted: out.error_type = "Backend.RetryBudgetExhausted"; out.budget_exhausted = true; break;
+      case Errc::retry_budget_exhausted: out.error_type = "Backend.RetryBudgetExhausted"; break;
       case Errc::no_endpoints:
       case Errc::no_healthy_endpoint: out.error_type = "Backend.NoEndpoints"; break;
       default: out.error_type = "Backend.DiscoveryFailed"; break;
@@ -144,14 +136,6 @@ class ServiceBackend final : public BackendBase {
   }
 
  private:
-  void fill_dns(DnsFigures& dns, const svcres::metrics::MetricsSnapshot& before) {
-    auto now = svc_->metrics_snapshot();
-    dns.packets += static_cast<std::uint32_t>(now.dns_packets_sent - before.dns_packets_sent);
-    dns.stale = now.dns_stale_served != before.dns_stale_served;
-    if (now.dns_failures != before.dns_failures) dns.error = svc_->last_resolution();
-    dns.endpoints = svc_->snapshot().size();
-  }
-
   http::Client& client_for(const svcres::Endpoint& ep) {
     std::string key(svcres::to_text(ep).view());
     auto it = clients_.find(key);

@@ -15,16 +15,8 @@
 #include <thread>
 
 #include "lambda_runtime/backend.hpp"
-#include "lambda_runtime/config.hpp"
-// The Service layer when the tree has it; the direct resolver + table + policy wiring otherwise (or
-// when built with -DSVCRES_LAMBDA_DIRECT).
-#if __has_include("svcres/service.hpp") && !defined(SVCRES_LAMBDA_DIRECT)
 #include "lambda_runtime/backend_service.hpp"
-#define SVCRES_LAMBDA_MAKE_BACKEND make_service_backend
-#else
-#include "lambda_runtime/backend_direct.hpp"
-#define SVCRES_LAMBDA_MAKE_BACKEND make_direct_backend
-#endif
+#include "lambda_runtime/config.hpp"
 #include "lambda_runtime/handler.hpp"
 #include "lambda_runtime/runtime_api.hpp"
 
@@ -93,8 +85,12 @@ bool load_resolver_conf(const lam::Config& cfg, svcres::ResolvConf& out, std::st
   return true;
 }
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+// Milliseconds since t0 with one decimal, for the log.
+std::string ms_since(std::chrono::steady_clock::time_point t0) {
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", ms);
+  return buf;
 }
 
 }  // namespace
@@ -128,13 +124,13 @@ int main() {
 
   // The backend (resolver cache, endpoint table, balancer state, connections) lives for the whole
   // process: every invocation of this execution environment shares it.
-  std::unique_ptr<lam::BackendBase> backend = lam::SVCRES_LAMBDA_MAKE_BACKEND(cfg, conf);
-  log_line(std::string("wiring: ") + backend->wiring());
-  lam::DnsFigures dns;
-  if (!backend->warm_up(dns, error)) return init_fail("Runtime.ServiceDiscoveryFailed", error);
-  log_line("init: " + cfg.backend + " has " + std::to_string(dns.endpoints) + " endpoint(s), DNS " +
-           svcres_examples::json::number(dns.ms) + " ms over " + std::to_string(dns.packets) +
-           " queries; ready after " + svcres_examples::json::number(ms_since(started)) + " ms");
+  std::unique_ptr<lam::BackendBase> backend = lam::make_service_backend(cfg, conf);
+  const auto warm_start = std::chrono::steady_clock::now();
+  if (!backend->warm_up(error)) return init_fail("Runtime.ServiceDiscoveryFailed", error);
+  const svcres::metrics::MetricsSnapshot warm = backend->metrics_snapshot();
+  log_line("init: " + cfg.backend + " has " + std::to_string(warm.endpoints_known) + " endpoint(s), DNS " +
+           ms_since(warm_start) + " ms over " + std::to_string(warm.dns_packets_sent) + " queries; ready after " +
+           ms_since(started) + " ms");
 
   unsigned consecutive_failures = 0;
   for (;;) {
@@ -145,10 +141,10 @@ int main() {
       if (!failure.request_id.empty()) {
         // The reply named an invocation: answer it with the error so the caller is not left waiting.
         consecutive_failures = 0;
-        lam::HandlerOutput h;
+        lam::HandlerOutput h = lam::refused(*backend, failure.error_type);
         svcres_examples::http::Status s = runtime.post_error(failure.request_id, failure.error_type, failure.status.text());
         if (!s) log_line("could not post the error for " + failure.request_id + ": " + s.text());
-        lam::emit_line(lam::emf_line(cfg.backend, failure.request_id, h, failure.error_type));
+        lam::emit_line(lam::emf_line(cfg, failure.request_id, h));
         continue;
       }
       // Nothing to answer. The Runtime API going away means the environment is being shut down;
@@ -173,6 +169,6 @@ int main() {
       }
     }
     if (!h.ok) log_line(inv.request_id + ": " + h.error_type + ": " + h.error_message);
-    lam::emit_line(lam::emf_line(cfg.backend, inv.request_id, h, h.ok ? "" : h.error_type));
+    lam::emit_line(lam::emf_line(cfg, inv.request_id, h));
   }
 }

@@ -12,7 +12,7 @@
 //   SVCRES_MAX_TRIES           tries per invocation, first included  3
 //   SVCRES_TRY_TIMEOUT_MS      per-try timeout                       2000
 //   SVCRES_DEADLINE_MARGIN_MS  kept free before Lambda's deadline    300
-//   SVCRES_RETRY_BUDGET_PCT    retries allowed as % of requests (10 s window, at least 10)  20
+//   AWS_LAMBDA_FUNCTION_NAME   set by Lambda; the EMF DiscoveryName  svcres-lambda
 
 #include <chrono>
 #include <cstdint>
@@ -39,14 +39,14 @@ struct Config {
   std::string path = "/";
   std::string method = "POST";
   std::uint16_t backend_port = 80;
-  bool backend_port_set = false;  // SVCRES_BACKEND_PORT given: with the Service wiring, query A records
+  bool backend_port_set = false;  // SVCRES_BACKEND_PORT given: query A records
   std::string resolv_conf = "/etc/resolv.conf";
   std::string nameservers;  // empty: those of resolv_conf
   PolicyKind policy = PolicyKind::least_request;
   unsigned max_tries = 3;
   std::chrono::milliseconds try_timeout{2000};
   std::chrono::milliseconds deadline_margin{300};
-  unsigned retry_budget_percent = 20;
+  std::string function_name = "svcres-lambda";
 
   // Reads the environment; a malformed value is a start-up error (`error` says which), because a
   // function that silently ignores its configuration is worse than one that fails to start.
@@ -71,6 +71,7 @@ struct Config {
     str("SVCRES_BACKEND_METHOD", c.method);
     str("SVCRES_RESOLV_CONF", c.resolv_conf);
     str("SVCRES_NAMESERVER", c.nameservers);
+    str("AWS_LAMBDA_FUNCTION_NAME", c.function_name);
     if (c.path.empty() || c.path[0] != '/') {
       error = "SVCRES_BACKEND_PATH must start with '/'";
       return false;
@@ -80,17 +81,15 @@ struct Config {
       return false;
     }
     unsigned long port = c.backend_port, tries = c.max_tries, timeout = static_cast<unsigned long>(c.try_timeout.count()),
-                  margin = static_cast<unsigned long>(c.deadline_margin.count()), budget = c.retry_budget_percent;
+                  margin = static_cast<unsigned long>(c.deadline_margin.count());
     if (!num("SVCRES_BACKEND_PORT", 1, 65535, port) || !num("SVCRES_MAX_TRIES", 1, 10, tries) ||
-        !num("SVCRES_TRY_TIMEOUT_MS", 1, 900000, timeout) || !num("SVCRES_DEADLINE_MARGIN_MS", 0, 60000, margin) ||
-        !num("SVCRES_RETRY_BUDGET_PCT", 0, 100, budget))
+        !num("SVCRES_TRY_TIMEOUT_MS", 1, 900000, timeout) || !num("SVCRES_DEADLINE_MARGIN_MS", 0, 60000, margin))
       return false;
     c.backend_port = static_cast<std::uint16_t>(port);
     c.backend_port_set = std::getenv("SVCRES_BACKEND_PORT") && *std::getenv("SVCRES_BACKEND_PORT");
     c.max_tries = static_cast<unsigned>(tries);
     c.try_timeout = std::chrono::milliseconds(timeout);
     c.deadline_margin = std::chrono::milliseconds(margin);
-    c.retry_budget_percent = static_cast<unsigned>(budget);
     if (const char* p = std::getenv("SVCRES_POLICY"); p && *p) {
       std::string v = p;
       if (v == "least_request") c.policy = PolicyKind::least_request;

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <string>
 
-#include "common/json.hpp"
 #include "lambda_runtime/backend.hpp"
 #include "lambda_runtime/runtime_api.hpp"
+#include "svcres/metrics/emf.hpp"
 
 namespace svcres_examples {
 namespace lambda {
@@ -20,6 +20,7 @@ struct HandlerOutput {
   std::string error_type, error_message;
   CallResult call;
   double latency_ms = 0;
+  svcres::metrics::MetricsSnapshot figures;  // the Service's counters for this invocation alone
 };
 
 inline std::int64_t unix_ms_now() {
@@ -37,9 +38,13 @@ inline Clock::time_point steady_deadline(std::int64_t deadline_unix_ms, std::chr
 
 inline HandlerOutput handle(const Invocation& inv, BackendBase& backend, const Config& cfg) {
   HandlerOutput out;
+  // An execution environment runs one invocation at a time, so nothing else moves the counters
+  // between the two snapshots: their difference is this invocation's figures.
+  const svcres::metrics::MetricsSnapshot before = backend.metrics_snapshot();
   auto t0 = Clock::now();
   out.call = backend.call(inv.event, steady_deadline(inv.deadline_ms, cfg.deadline_margin));
   out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  out.figures = backend.metrics_snapshot().since(before);
   out.ok = out.call.ok;
   if (out.ok) {
     out.body = std::move(out.call.body);
@@ -50,46 +55,50 @@ inline HandlerOutput handle(const Invocation& inv, BackendBase& backend, const C
   return out;
 }
 
-// One EMF document (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-// CloudWatch_Embedded_Metric_Format_Specification.html): metric values at the top level, declared
-// under _aws.CloudWatchMetrics, with Service as the only dimension. requestId, task, outcome and
-// errorType are properties: searchable in Logs Insights, not metrics.
-inline std::string emf_line(const std::string& service, const std::string& request_id, const HandlerOutput& h,
-                            const std::string& error_type) {
-  const CallResult& c = h.call;
-  std::string s;
-  s.reserve(900);
-  s += "{\"_aws\":{\"Timestamp\":" + std::to_string(unix_ms_now()) +
-       ",\"CloudWatchMetrics\":[{\"Namespace\":\"svcres/lambda\",\"Dimensions\":[[\"Service\"]],\"Metrics\":["
-       "{\"Name\":\"Requests\",\"Unit\":\"Count\"},{\"Name\":\"Errors\",\"Unit\":\"Count\"},"
-       "{\"Name\":\"Latency\",\"Unit\":\"Milliseconds\"},{\"Name\":\"Tries\",\"Unit\":\"Count\"},"
-       "{\"Name\":\"Retries\",\"Unit\":\"Count\"},{\"Name\":\"DnsQueries\",\"Unit\":\"Count\"},"
-       "{\"Name\":\"DnsCacheHits\",\"Unit\":\"Count\"},{\"Name\":\"DnsLatency\",\"Unit\":\"Milliseconds\"},"
-       "{\"Name\":\"DnsStale\",\"Unit\":\"Count\"},{\"Name\":\"Endpoints\",\"Unit\":\"Count\"}]}]}";
-  s += ",\"Service\":" + json::quote(service);
-  s += ",\"Requests\":1,\"Errors\":" + std::string(h.ok ? "0" : "1");
-  s += ",\"Latency\":" + json::number(h.latency_ms);
-  s += ",\"Tries\":" + std::to_string(c.tries.size());
-  s += ",\"Retries\":" + std::to_string(c.retries());
-  s += ",\"DnsQueries\":" + std::to_string(c.dns.packets);
-  s += ",\"DnsCacheHits\":" + std::string(c.dns.from_cache ? "1" : "0");
-  s += ",\"DnsLatency\":" + json::number(c.dns.ms);
-  s += ",\"DnsStale\":" + std::string(c.dns.stale ? "1" : "0");
-  s += ",\"Endpoints\":" + std::to_string(c.dns.endpoints);
-  s += ",\"requestId\":" + json::quote(request_id);
-  s += ",\"task\":" + json::quote(c.task);
-  s += ",\"outcome\":" + json::quote(h.ok ? "ok" : "error");
-  s += ",\"errorType\":" + json::quote(error_type);
-  s += ",\"triedTasks\":[";
-  for (std::size_t i = 0; i < c.tries.size(); ++i) s += (i ? "," : "") + json::quote(c.tries[i].task);
-  s += "]}";
-  return s;
+// An invocation answered with an error without calling the backend (the Runtime API's reply for it
+// was unusable): no tries, zero counters, the endpoint gauge as it stands.
+inline HandlerOutput refused(const BackendBase& backend, std::string error_type) {
+  HandlerOutput out;
+  out.error_type = std::move(error_type);
+  const svcres::metrics::MetricsSnapshot now = backend.metrics_snapshot();
+  out.figures = now.since(now);
+  return out;
 }
 
-// EMF must be one line per document; stdout is line-buffered by nobody in Lambda, so flush.
+// One EMF document through svcres's exporter: the Service's figures for this invocation under
+// DiscoveryName (the function) and TargetDiscoveryName (the backend service), plus the
+// invocation's own latency and error count. Tries are RequestCount (every try is one pick).
+// requestId, task, triedTasks, outcome and errorType are properties: searchable in Logs Insights,
+// not metrics. Ends with '\n'.
+inline std::string emf_line(const Config& cfg, const std::string& request_id, const HandlerOutput& h) {
+  std::string tried;  // "a.b.c.d:port,..." in try order
+  for (const TryRecord& t : h.call.tries) tried += (tried.empty() ? "" : ",") + t.task;
+  const svcres::metrics::EmfExtraMetric extra[] = {
+      {"InvocationLatency", "Milliseconds", h.latency_ms},
+      {"InvocationErrors", "Count", h.ok ? 0.0 : 1.0},
+  };
+  const svcres::metrics::EmfProperty props[] = {
+      {"requestId", request_id},      {"task", h.call.task},          {"triedTasks", tried},
+      {"outcome", h.ok ? "ok" : "error"}, {"errorType", h.error_type},
+  };
+  svcres::metrics::EmfOptions opt;
+  opt.name_space = "svcres/lambda";
+  opt.discovery_name = cfg.function_name;
+  opt.target_discovery_name = cfg.backend;
+  opt.extra_metrics = extra;
+  opt.extra_metric_count = sizeof extra / sizeof extra[0];
+  opt.properties = props;
+  opt.property_count = sizeof props / sizeof props[0];
+  std::string line;
+  line.reserve(1200);
+  svcres::metrics::append_emf(line, opt, h.figures, unix_ms_now());
+  return line;
+}
+
+// `line` ends with its newline (one EMF document per line); stdout is line-buffered by nobody in
+// Lambda, so flush.
 inline void emit_line(const std::string& line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
   std::fflush(stdout);
 }
 

@@ -10,9 +10,12 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
-#include <sys/stat.h>
+#include <set>
 
 #include "common/backend_server.hpp"
 #include "mini_json.hpp"
@@ -23,6 +26,7 @@
 using namespace lambda_test;
 using namespace std::chrono_literals;
 using svcres_examples::BackendServer;
+using svcres_test::Json;
 
 namespace {
 
@@ -154,6 +158,7 @@ struct Runtime {
     if (!emu.empty()) argv.push_back(emu);
     argv.push_back(bin);
     env.push_back("AWS_LAMBDA_RUNTIME_API=" + api.address());
+    env.push_back("AWS_LAMBDA_FUNCTION_NAME=" + function_name());
     env.push_back("SVCRES_RESOLV_CONF=" + world().dir + "/resolv.conf");
     bool has_ns = false;
     for (const std::string& e : env) has_ns |= e.rfind("SVCRES_NAMESERVER=", 0) == 0;
@@ -167,13 +172,16 @@ struct Runtime {
     proc.stop();
   }
 
-  std::vector<mini_json::Value> emf_lines() {
-    std::vector<mini_json::Value> out;
+  std::string function_name() const { return "e2e-" + name; }
+
+  std::vector<Json> emf_lines() {
+    std::vector<Json> out;
     std::stringstream ss(proc.out());
     std::string line;
     while (std::getline(ss, line)) {
-      mini_json::Value v;
-      REQUIRE(mini_json::parse(line, v));  // stdout carries only EMF documents, one per line
+      Json v;
+      INFO(line);
+      REQUIRE(svcres_test::parse_json(line, v));  // stdout carries only EMF documents, one per line
       out.push_back(std::move(v));
     }
     return out;
@@ -182,34 +190,56 @@ struct Runtime {
   std::string logs() { return proc.err(); }
 };
 
-double num(const mini_json::Value& v, const char* key) {
-  const mini_json::Value* f = v.get(key);
-  REQUIRE(f);
-  REQUIRE(f->is_number());
-  return f->n;
+double num(const Json& v, const std::string& key) {
+  INFO(key);
+  REQUIRE(v[key].kind == Json::Kind::number);
+  return v[key].num;
 }
-std::string str(const mini_json::Value& v, const char* key) {
-  const mini_json::Value* f = v.get(key);
-  REQUIRE(f);
-  REQUIRE(f->is_string());
-  return f->s;
+std::string str(const Json& v, const std::string& key) {
+  INFO(key);
+  REQUIRE(v[key].kind == Json::Kind::string);
+  return v[key].str;
+}
+std::size_t count_items(const std::string& comma_list) {
+  return comma_list.empty() ? 0 : static_cast<std::size_t>(std::count(comma_list.begin(), comma_list.end(), ',')) + 1;
 }
 
-// Every metric declared under _aws must be present as a number, per the EMF specification.
-void check_emf_shape(const mini_json::Value& v) {
-  const mini_json::Value* aws = v.get("_aws");
-  REQUIRE(aws);
-  REQUIRE(aws->get("Timestamp"));
-  const mini_json::Value* cwm = aws->get("CloudWatchMetrics");
-  REQUIRE(cwm);
-  REQUIRE(cwm->items.size() == 1);
-  const mini_json::Value& d = cwm->items[0];
+// Per the EMF specification: every declared dimension is a string member and every declared metric
+// a number member of the document. Also the names this runtime promises, its dimension values, and
+// what holds for any invocation: one call, so every try after the first is a retry.
+void check_emf(const Json& v, const Runtime& rt, const std::string& target) {
+  REQUIRE(v["_aws"]["Timestamp"].kind == Json::Kind::number);
+  const Json& cwm = v["_aws"]["CloudWatchMetrics"];
+  REQUIRE(cwm.items.size() == 1);
+  const Json& d = cwm.items[0];
   CHECK(str(d, "Namespace") == "svcres/lambda");
-  const mini_json::Value* metrics = d.get("Metrics");
-  REQUIRE(metrics);
-  CHECK(metrics->items.size() >= 8);
-  for (const mini_json::Value& m : metrics->items) num(v, str(m, "Name").c_str());
-  CHECK(!str(v, "Service").empty());
+  REQUIRE(!d["Dimensions"].items.empty());
+  for (const Json& set : d["Dimensions"].items)
+    for (const Json& dim : set.items) CHECK(!str(v, dim.str).empty());
+  std::set<std::string> declared;
+  for (const Json& m : d["Metrics"].items) {
+    declared.insert(str(m, "Name"));
+    CHECK(!str(m, "Unit").empty());
+    num(v, str(m, "Name"));
+  }
+  for (const char* name : {"RequestCount", "SuccessCount", "HTTPCode_Target_5XX_Count", "TimeoutCount", "RetryCount",
+                           "TargetResponseTime", "DnsResolutionCount", "DnsPacketsSent", "DnsFailureCount",
+                           "EndpointsKnown", "InvocationLatency", "InvocationErrors"}) {
+    INFO(name);
+    CHECK(declared.count(name) == 1);
+  }
+  CHECK(str(v, "DiscoveryName") == rt.function_name());
+  CHECK(str(v, "TargetDiscoveryName") == target);
+  CHECK(num(v, "DnsFailureCount") == 0);
+  CHECK(count_items(str(v, "triedTasks")) == num(v, "RequestCount"));
+  if (num(v, "RequestCount") > 0) {
+    CHECK(num(v, "RetryCount") == num(v, "RequestCount") - 1);
+    CHECK(num(v, "TargetResponseTime") > 0);
+  } else {
+    CHECK(num(v, "RetryCount") == 0);
+  }
+  CHECK((str(v, "outcome") == "ok") == (num(v, "InvocationErrors") == 0));
+  CHECK((str(v, "outcome") == "ok") == str(v, "errorType").empty());
 }
 
 Invocation invocation(const std::string& id, std::string event = "{\"user\":42}") {
@@ -226,7 +256,7 @@ TEST_CASE("bootstrap serves invocations through svcres, retries on another task,
   World& w = world();
   INFO(w.problem);
   REQUIRE(w.ready);
-  std::size_t failing_before = w.failing->hits();
+  std::size_t failing_before = w.failing->hits(), healthy_before = w.healthy->hits();
   Runtime rt("serve", 10);
   REQUIRE(rt.start({"SVCRES_BACKEND=user-service.local", "SVCRES_BACKEND_PATH=/users/lookup", "SVCRES_POLICY=round_robin"}));
   REQUIRE(rt.api.wait_next_count(1, 20s));
@@ -249,8 +279,8 @@ TEST_CASE("bootstrap serves invocations through svcres, retries on another task,
     REQUIRE(rt.api.wait_result(inv.id, 10s, r));
     INFO(r.body);
     CHECK_FALSE(r.is_error);
-    mini_json::Value body;
-    REQUIRE(mini_json::parse(r.body, body));
+    Json body;
+    REQUIRE(svcres_test::parse_json(r.body, body));
     CHECK(str(body, "task") == w.healthy->name());
     CHECK(str(body, "path") == "/users/lookup");
     CHECK(num(body, "request_bytes") == 11);
@@ -310,24 +340,47 @@ TEST_CASE("bootstrap serves invocations through svcres, retries on another task,
   CHECK(rt.logs().find("2OO") != std::string::npos);  // the unanswerable reply was logged clearly
   CHECK_FALSE(rt.proc.exited());
 
-  // Metrics: one EMF line per answered invocation; the retries are exactly the 503s.
+  // Metrics: one EMF line per answered invocation, in order; the retries are exactly the 503s, and
+  // the tries (RequestCount) exactly the requests the two tasks received.
   rt.finish();
+  std::size_t tries_seen = w.failing->hits() - failing_before + w.healthy->hits() - healthy_before;
   auto lines = rt.emf_lines();
-  CHECK(lines.size() == n + 4 + 1);
-  double retries = 0, errors = 0;
-  for (const mini_json::Value& v : lines) {
-    check_emf_shape(v);
-    retries += num(v, "Retries");
-    errors += num(v, "Errors");
-    CHECK(num(v, "Requests") == 1);
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) ids.push_back("ok-" + std::to_string(i));
+  for (const Expect& e : expects) ids.push_back(e.id);
+  ids.push_back(after.id);
+  REQUIRE(lines.size() == ids.size());
+  double retries = 0, errors = 0, tries = 0, http_5xx = 0, packets = 0, resolutions = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Json& v = lines[i];
+    INFO(ids[i]);
+    check_emf(v, rt, "user-service.local");
+    CHECK(str(v, "requestId") == ids[i]);
+    CHECK(num(v, "EndpointsKnown") == 2);
+    CHECK(num(v, "DnsStaleAnswerCount") == 0);
+    retries += num(v, "RetryCount");
+    errors += num(v, "InvocationErrors");
+    tries += num(v, "RequestCount");
+    http_5xx += num(v, "HTTPCode_Target_5XX_Count");
+    packets += num(v, "DnsPacketsSent");
+    resolutions += num(v, "DnsResolutionCount");
     if (str(v, "outcome") == "ok") {
-      CHECK(num(v, "Endpoints") == 2);
       CHECK(str(v, "task") == w.healthy->name());
-      CHECK(num(v, "Tries") == num(v, "Retries") + 1);
+      CHECK(num(v, "SuccessCount") == 1);
+      CHECK(num(v, "HTTPCode_Target_5XX_Count") == num(v, "RetryCount"));  // every failed try was a 503
+      CHECK(num(v, "InvocationLatency") > 0);
+    } else {
+      CHECK(num(v, "RequestCount") == 0);  // the malformed replies never reach the backend
+      CHECK(str(v, "task").empty());
     }
   }
   CHECK(retries == static_cast<double>(failing_hits));
+  CHECK(http_5xx == static_cast<double>(failing_hits));
+  CHECK(tries == static_cast<double>(tries_seen));
   CHECK(errors == 4);
+  CHECK(str(lines[n], "errorType") == "Runtime.MalformedInvocation");
+  CHECK(str(lines[n + 2], "errorType") == "Runtime.EventTooLarge");
+  CHECK(packets >= resolutions);  // a TTL refresh during the run sends a query unless the cache answers
   auto violations = rt.api.violations();
   for (const std::string& v : violations) UNSCOPED_INFO(v);
   CHECK(violations.empty());
@@ -357,10 +410,16 @@ TEST_CASE("when every try fails the caller gets a structured error", "[e2e]") {
   rt.finish();
   auto lines = rt.emf_lines();
   REQUIRE(lines.size() == 2);
-  for (const mini_json::Value& v : lines) {
-    check_emf_shape(v);
-    CHECK(num(v, "Errors") == 1);
-    CHECK(num(v, "Tries") == 3);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Json& v = lines[i];
+    check_emf(v, rt, "broken-service.local");
+    CHECK(str(v, "requestId") == "broken-" + std::to_string(i));
+    CHECK(num(v, "InvocationErrors") == 1);
+    CHECK(num(v, "RequestCount") == 3);
+    CHECK(num(v, "RetryCount") == 2);
+    CHECK(num(v, "HTTPCode_Target_5XX_Count") == 3);
+    CHECK(num(v, "SuccessCount") == 0);
+    CHECK(num(v, "EndpointsKnown") == 1);
     CHECK(str(v, "errorType") == "Backend.Unavailable");
   }
   CHECK(rt.api.violations().empty());
@@ -387,9 +446,15 @@ TEST_CASE("a hanging backend: the error is posted before Lambda's deadline and s
   rt.finish();
   auto lines = rt.emf_lines();
   REQUIRE(lines.size() == 2);
-  for (const mini_json::Value& v : lines) {
-    CHECK(num(v, "Tries") >= 2);  // 400 ms tries within a 1200 ms budget
-    CHECK(num(v, "Latency") < 1500);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Json& v = lines[i];
+    check_emf(v, rt, "slow-service.local");
+    CHECK(str(v, "requestId") == "slow-" + std::to_string(i));
+    CHECK(num(v, "RequestCount") >= 2);  // 400 ms tries within a 1200 ms budget
+    CHECK(num(v, "TimeoutCount") == num(v, "RequestCount"));
+    CHECK(num(v, "SuccessCount") == 0);
+    CHECK(num(v, "InvocationLatency") < 1500);
+    CHECK(str(v, "errorType") == "Backend.DeadlineExceeded");
   }
   CHECK(rt.api.violations().empty());
 }

@@ -261,18 +261,15 @@ class RuntimeApiStandin {
       violation("error post without Lambda-Runtime-Function-Error-Type");
     else
       r.error_type_header = *et;
-    mini_json::Value doc;
-    if (!mini_json::parse(req.body, doc) || doc.kind != mini_json::Value::Kind::object) {
+    svcres_test::Json doc;
+    if (!svcres_test::parse_json(req.body, doc) || doc.kind != svcres_test::Json::Kind::object) {
       violation("error body is not a JSON object: " + req.body.substr(0, 200));
+    } else if (doc["errorMessage"].kind != svcres_test::Json::Kind::string ||
+               doc["errorType"].kind != svcres_test::Json::Kind::string) {
+      violation("error body lacks string errorMessage/errorType: " + req.body.substr(0, 200));
     } else {
-      const mini_json::Value* m = doc.get("errorMessage");
-      const mini_json::Value* t = doc.get("errorType");
-      if (!m || !m->is_string() || !t || !t->is_string())
-        violation("error body lacks string errorMessage/errorType: " + req.body.substr(0, 200));
-      else {
-        r.error_message = m->s;
-        r.error_type = t->s;
-      }
+      r.error_message = doc["errorMessage"].str;
+      r.error_type = doc["errorType"].str;
     }
     if (init) {
       if (next_calls_ != 0) violation("init/error after the first GET /next");

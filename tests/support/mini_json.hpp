@@ -61,19 +61,30 @@ class JsonReader {
     if (lit("null")) { v.kind = Json::Kind::null; return true; }
     return number(v);
   }
+  bool digits() {
+    std::size_t from = i_;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    return i_ > from;
+  }
+  // RFC 8259 §6 grammar checked by hand first: strtod also takes forms JSON does not ("1.", "1.e3").
   bool number(Json& v) {
     std::size_t start = i_;
     if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    if (i_ >= s_.size() || s_[i_] < '0' || s_[i_] > '9') return false;
-    if (s_[i_] == '0' && i_ + 1 < s_.size() && s_[i_ + 1] >= '0' && s_[i_ + 1] <= '9') return false;
-    while (i_ < s_.size() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E' ||
-                              s_[i_] == '+' || s_[i_] == '-'))
+    std::size_t int_start = i_;
+    if (!digits() || (s_[int_start] == '0' && i_ - int_start > 1)) return false;
+    if (i_ < s_.size() && s_[i_] == '.') {
       ++i_;
+      if (!digits()) return false;
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (!digits()) return false;
+    }
     std::string text(s_.substr(start, i_ - start));
-    char* end = nullptr;
-    v.num = std::strtod(text.c_str(), &end);
+    v.num = std::strtod(text.c_str(), nullptr);
     v.kind = Json::Kind::number;
-    return end == text.c_str() + text.size();
+    return true;
   }
   bool string(std::string& out) {
     ++i_;  // opening quote
@@ -98,6 +109,10 @@ class JsonReader {
         case 't': out.push_back('\t'); break;
         case 'u': {
           if (i_ + 4 > s_.size()) return false;
+          for (std::size_t k = i_; k < i_ + 4; ++k) {
+            const char h = s_[k];
+            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F'))) return false;
+          }
           unsigned cp = static_cast<unsigned>(std::strtoul(std::string(s_.substr(i_, 4)).c_str(), nullptr, 16));
           i_ += 4;
           if (cp < 0x80) out.push_back(static_cast<char>(cp));
