@@ -20,6 +20,7 @@
 
 #include "svcres/balance/choose.hpp"
 #include "svcres/balance/pick_context.hpp"
+#include "svcres/core/endpoint.hpp"
 
 namespace svcres {
 
@@ -37,17 +38,23 @@ class WeightedSrv {
   template <class Snapshot>
   std::size_t pick_once(const Snapshot& s, PickContext& c) const noexcept {
     const std::size_t n = s.size();
+    // One pass for the lowest allowed priority and its group's weight sum and weight-0 count.
     std::uint32_t best = 0x10000;  // above any 16-bit priority
-    for (std::size_t i = 0; i < n; ++i)
-      if (c.allowed(i) && s.endpoint(i).priority < best) best = s.endpoint(i).priority;
-    if (best == 0x10000) return no_pick;
     std::uint64_t sum = 0;
     std::uint32_t zeros = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!c.allowed(i) || s.endpoint(i).priority != best) continue;
-      sum += s.endpoint(i).weight;
-      zeros += s.endpoint(i).weight == 0 ? 1 : 0;
+      if (!c.allowed(i)) continue;
+      const Endpoint& e = s.endpoint(i);
+      if (e.priority > best) continue;
+      if (e.priority < best) {
+        best = e.priority;
+        sum = 0;
+        zeros = 0;
+      }
+      sum += e.weight;
+      zeros += e.weight == 0 ? 1 : 0;
     }
+    if (best == 0x10000) return no_pick;
     // sum <= 65535 x 65535 entries < 2^32, so below() is exact enough.
     bool take_zero;
     if (sum == 0) {
