@@ -188,7 +188,10 @@ class Service {
   static constexpr std::size_t max_name = 253;
 
  private:
-  static_assert(require_policy<Policy, typename Table::Snapshot>(), "see the message above");
+  static_assert(is_policy_v<Policy, typename Table::Snapshot>,
+                "Service<Policy>: Policy must be a load-balancing policy, a type with a member `template <class "
+                "Snapshot> std::size_t pick(const Snapshot&, svcres::PickContext&)` (see svcres/balance/policy.hpp); "
+                "use svcres::RoundRobin, Random, WeightedSrv, LeastRequest, PeakEwma or Maglev.");
   static_assert(std::is_default_constructible_v<Policy>,
                 "Service<Policy>: the policy must be default-constructible; configure it afterwards through "
                 "service.policy().");
@@ -231,9 +234,20 @@ class Service {
   // `deadline` is an absolute bound over everything (e.g. the Lambda's remaining time).
   template <class Fn>
   CallResult call(Fn&& fn, const RetryPolicy& rp = RetryPolicy{}, TimePoint deadline = TimePoint::max()) {
-    static_assert(std::is_invocable_r_v<TryOutcome, Fn&, const Endpoint&, TimePoint>,
+    constexpr bool callable = std::is_invocable_r_v<TryOutcome, Fn&, const Endpoint&, TimePoint>;
+    static_assert(callable,
                   "Service::call(fn): fn must be callable as `svcres::TryOutcome fn(const svcres::Endpoint&, "
                   "svcres::TimePoint try_deadline)`.");
+    if constexpr (callable) {
+      return call_impl(fn, rp, deadline);
+    } else {
+      return CallResult{};  // unreachable: only the static_assert above is reported
+    }
+  }
+
+ private:
+  template <class Fn>
+  CallResult call_impl(Fn& fn, const RetryPolicy& rp, TimePoint deadline) {
     CallResult res;
     const TimePoint start = clock_.now();
     TimePoint end = deadline;
@@ -294,6 +308,7 @@ class Service {
     }
   }
 
+ public:
   // Resolves now, waiting for any refresh in progress first. Returns the resolution's error (the
   // current set is kept on failure) or table_busy.
   Status refresh() noexcept {
