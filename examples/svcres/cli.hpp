@@ -17,6 +17,7 @@ struct Args {
   std::string address;
   std::string origin;
   bool tcp = false;
+  bool noedns = false;
   long count = 1000;
   std::uint16_t port = 0;
   bool port_given = false;
@@ -69,6 +70,8 @@ inline bool parse_args(int argc, char** argv, Args& a, std::string& why) {
       if (!value("-t", a.type)) return false;
     } else if (arg == "--tcp") {
       a.tcp = true;
+    } else if (arg == "--noedns") {
+      a.noedns = true;
     } else if (arg == "-n") {
       if (!number("-n", 1, 100000000, a.count)) return false;
     } else if (arg == "--policy") {

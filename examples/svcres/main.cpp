@@ -1,5 +1,5 @@
 // svcres: the command-line face of the library.
-//   svcres resolve NAME [@SERVER[:PORT]] [-t A|AAAA|SRV|...] [--tcp]
+//   svcres resolve NAME [@SERVER[:PORT]] [-t A|AAAA|SRV|...] [--tcp] [--noedns]
 //   svcres pick NAME [-n N] [--policy rr|random|weighted|p2c|ewma|maglev] [@SERVER[:PORT]] [-t SRV|A|AAAA] [--port P]
 //   svcres serve ZONEFILE [--port P] [--address A] [--multivalue N] [--origin NAME] [--for SECONDS]
 //   svcres demo
@@ -34,7 +34,7 @@ namespace dns = svcres::dns;
 
 const char* const kUsage =
     "usage:\n"
-    "  svcres resolve NAME [@SERVER[:PORT]] [-t A|AAAA|SRV|CNAME|TXT|SOA|NS|ANY] [--tcp]\n"
+    "  svcres resolve NAME [@SERVER[:PORT]] [-t A|AAAA|SRV|CNAME|TXT|SOA|NS|ANY] [--tcp] [--noedns]\n"
     "  svcres pick NAME [-n N] [--policy rr|random|weighted|p2c|ewma|maglev] [@SERVER[:PORT]]\n"
     "                   [-t SRV|A|AAAA] [--port P]\n"
     "  svcres serve ZONEFILE [--port P] [--address ADDR] [--multivalue N] [--origin NAME] [--for SECONDS]\n"
@@ -83,7 +83,9 @@ int cmd_resolve(const Args& a) {
   std::uint8_t query[dns::max_name_wire + 64];
   svcres::Rng rng = svcres::Rng::from_entropy();
   const auto id = static_cast<std::uint16_t>(rng());
-  auto q = dns::write_query(query, sizeof query, id, qname, type);
+  dns::QueryOptions qo;
+  if (a.noedns) qo.edns_payload = 0;  // no OPT: the server must fit UDP answers in 512 bytes
+  auto q = dns::write_query(query, sizeof query, id, qname, type, qo);
   if (!q.ok()) return usage(std::string("cannot build the query: ") + svcres::to_string(q.error()));
   static std::uint8_t reply[dns::max_message_size];
   svcres::Exchange x;

@@ -34,6 +34,8 @@ check "NXDOMAIN with SOA in authority" bash -c "grep -q 'status: NXDOMAIN' '$tmp
 check "NODATA: NOERROR, no answer, SOA" bash -c "grep -q 'status: NOERROR' '$tmp/nodata.out' && grep -q 'ANSWER: 0, AUTHORITY: 1' '$tmp/nodata.out'"
 "$BIN" resolve order-service.local "@127.0.0.1:$PORT" -t SRV --tcp >"$tmp/tcp.out" 2>&1
 check "multivalue caps at 8, over TCP" bash -c "grep -q 'ANSWER: 8,' '$tmp/tcp.out' && grep -q '(TCP)' '$tmp/tcp.out'"
+"$BIN" resolve batch-worker.local "@127.0.0.1:$PORT" -t SRV --noedns >"$tmp/tc.out" 2>&1
+check "512-byte UDP limit: TC, then TCP" bash -c "grep -q 'Truncated over UDP, retried over TCP' '$tmp/tc.out' && grep -q '(TCP)' '$tmp/tc.out' && grep -q 'ANSWER: 8,' '$tmp/tc.out'"
 "$BIN" resolve batch-worker.local "@127.0.0.1:$PORT" -t A >"$tmp/a.out" 2>&1
 check "A answer" has "$tmp/a.out" "^batch-worker\.local\.\s+60\s+IN\s+A\s+127\.0\.4\."
 
