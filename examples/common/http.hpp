@@ -41,6 +41,7 @@
 #include "svcres/core/clock.hpp"
 #include "svcres/core/endpoint.hpp"
 #include "svcres/core/errc.hpp"
+#include "svcres/net/socket.hpp"
 
 namespace svcres_examples {
 namespace http {
@@ -304,32 +305,8 @@ inline Status body_framing(const Headers& h, bool is_response, int status, bool 
 
 // ---- sockets ----
 
-// Owns one file descriptor.
-class Socket {
- public:
-  Socket() = default;
-  explicit Socket(int fd) noexcept : fd_(fd) {}
-  Socket(Socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Socket& operator=(Socket&& o) noexcept {
-    if (this != &o) {
-      close();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() { close(); }
-  int fd() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
-  void close() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+// An owning descriptor: the library's (closed on destruction, move-only).
+using Socket = svcres::detail::Fd;
 
 // Milliseconds for poll(2) until `deadline`: -1 for none, 0 when already past.
 inline int poll_timeout_ms(TimePoint deadline) noexcept {
@@ -341,6 +318,7 @@ inline int poll_timeout_ms(TimePoint deadline) noexcept {
 }
 
 // Waits for `events` on fd; Errc::ok, timeout or network_error. EINTR restarts with the time left.
+// Not svcres::detail::wait_for: that one needs a finite deadline, and GET /next has none.
 inline Errc wait_fd(int fd, short events, TimePoint deadline) noexcept {
   for (;;) {
     pollfd p{fd, events, 0};
@@ -354,42 +332,27 @@ inline Errc wait_fd(int fd, short events, TimePoint deadline) noexcept {
   }
 }
 
-inline bool to_sockaddr(const svcres::Endpoint& ep, sockaddr_storage& ss, socklen_t& len) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (ep.address.is_v4()) {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons(ep.port);
-    std::memcpy(&sa->sin_addr, ep.address.bytes(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-    sa->sin6_family = AF_INET6;
-    sa->sin6_port = htons(ep.port);
-    std::memcpy(&sa->sin6_addr, ep.address.bytes(), 16);
-    len = sizeof(sockaddr_in6);
-  }
-  return true;
+// The library's conversion takes an address and a port in the shape of a NameServer.
+inline svcres::detail::SockAddr sockaddr_of(const svcres::Endpoint& ep) noexcept {
+  return svcres::detail::to_sockaddr(svcres::NameServer{ep.address, ep.port});
 }
 
 inline Status connect_tcp(const svcres::Endpoint& ep, TimePoint deadline, Socket& out) {
-  sockaddr_storage ss;
-  socklen_t len = 0;
-  to_sockaddr(ep, ss, len);
-  Socket s(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  std::string where = std::string(svcres::to_text(ep).view());
+  const svcres::detail::SockAddr sa = sockaddr_of(ep);
+  Socket s = svcres::detail::open_socket(sa.family(), SOCK_STREAM);
   if (!s.valid()) return {Errc::network_error, "socket(): " + std::string(std::strerror(errno))};
+  std::string where = std::string(svcres::to_text(ep).view());
   int one = 1;
-  ::setsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(s.fd(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(s.get(), sa.get(), sa.len) != 0) {
     if (errno != EINPROGRESS) {
       Errc e = errno == ECONNREFUSED ? Errc::connection_refused : Errc::network_error;
       return {e, "connect " + where + ": " + std::strerror(errno)};
     }
-    if (Errc w = wait_fd(s.fd(), POLLOUT, deadline); w != Errc::ok) return {w, "connect " + where};
+    if (Errc w = wait_fd(s.get(), POLLOUT, deadline); w != Errc::ok) return {w, "connect " + where};
     int err = 0;
     socklen_t el = sizeof err;
-    ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &el);
+    ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &el);
     if (err != 0)
       return {err == ECONNREFUSED ? Errc::connection_refused : Errc::network_error,
               "connect " + where + ": " + std::strerror(err)};

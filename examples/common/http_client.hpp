@@ -28,7 +28,7 @@ class Client {
   std::size_t connects() const noexcept { return connects_; }
   bool connected() const noexcept { return sock_.valid(); }
   void close() noexcept {
-    sock_.close();
+    sock_.reset();
     reader_ = Reader(-1);
   }
 
@@ -41,10 +41,10 @@ class Client {
         reused = true;
       } else {
         if (Status s = connect_tcp(peer_, deadline, sock_); !s) return s;
-        reader_ = Reader(sock_.fd());
+        reader_ = Reader(sock_.get());
         ++connects_;
       }
-      Status s = send_all(sock_.fd(), wire, deadline);
+      Status s = send_all(sock_.get(), wire, deadline);
       std::size_t before = reader_.received();
       if (s) {
         out = Response{};
@@ -67,7 +67,7 @@ class Client {
   // and in every case it must not carry the next request.
   bool idle_connection_unusable() const noexcept {
     if (reader_.has_buffered()) return true;
-    pollfd p{sock_.fd(), POLLIN, 0};
+    pollfd p{sock_.get(), POLLIN, 0};
     return ::poll(&p, 1, 0) != 0;
   }
 

@@ -47,19 +47,17 @@ class Server {
 
   // Binds and listens; port 0 picks a free port (see endpoint()).
   Status start() {
-    sockaddr_storage ss;
-    socklen_t len = 0;
-    to_sockaddr(bind_, ss, len);
-    Socket s(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const svcres::detail::SockAddr sa = sockaddr_of(bind_);
+    Socket s = svcres::detail::open_socket(sa.family(), SOCK_STREAM);  // non-blocking: accept4 after poll
     if (!s.valid()) return {Errc::network_error, std::string("socket(): ") + std::strerror(errno)};
     int one = 1;
-    ::setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+    ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(s.get(), sa.get(), sa.len) != 0)
       return {Errc::network_error, "bind " + std::string(svcres::to_text(bind_).view()) + ": " + std::strerror(errno)};
-    if (::listen(s.fd(), 64) != 0) return {Errc::network_error, std::string("listen: ") + std::strerror(errno)};
+    if (::listen(s.get(), 64) != 0) return {Errc::network_error, std::string("listen: ") + std::strerror(errno)};
     sockaddr_storage got;
     socklen_t gl = sizeof got;
-    ::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&got), &gl);
+    ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&got), &gl);
     bind_.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
                                                 : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
     listener_ = std::move(s);
@@ -85,7 +83,7 @@ class Server {
       conns.swap(conns_);
     }
     for (auto& c : conns) c->thread.join();
-    listener_.close();
+    listener_.reset();
   }
 
   const svcres::Endpoint& endpoint() const noexcept { return bind_; }
@@ -117,12 +115,12 @@ class Server {
 
   void accept_loop() {
     while (!stopping_.load(std::memory_order_relaxed)) {
-      pollfd p{listener_.fd(), POLLIN, 0};
+      pollfd p{listener_.get(), POLLIN, 0};
       int r = ::poll(&p, 1, 50);  // short slices: stop() needs no extra wake-up channel
       if (r <= 0) continue;
       sockaddr_storage peer;
       socklen_t pl = sizeof peer;
-      int fd = ::accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) continue;
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

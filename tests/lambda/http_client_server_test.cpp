@@ -126,8 +126,8 @@ TEST_CASE("the server answers malformed requests with 400 and oversize ones with
     INFO(c.bytes);
     Socket s;
     REQUIRE(connect_tcp(server.endpoint(), in(2s), s).ok());
-    REQUIRE(send_all(s.fd(), c.bytes, in(2s)).ok());
-    Reader r(s.fd());
+    REQUIRE(send_all(s.get(), c.bytes, in(2s)).ok());
+    Reader r(s.get());
     Response res;
     REQUIRE(read_response(r, {}, in(2s), false, res).ok());
     CHECK(res.status == c.status);

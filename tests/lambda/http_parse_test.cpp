@@ -21,8 +21,8 @@ struct Pair {
     ours = Socket(fds[0]);
     theirs = Socket(fds[1]);
   }
-  void send(std::string_view s) { REQUIRE(send_all(theirs.fd(), s, std::chrono::steady_clock::now() + 2s).ok()); }
-  void eof() { ::shutdown(theirs.fd(), SHUT_WR); }
+  void send(std::string_view s) { REQUIRE(send_all(theirs.get(), s, std::chrono::steady_clock::now() + 2s).ok()); }
+  void eof() { ::shutdown(theirs.get(), SHUT_WR); }
 };
 
 TimePoint soon() { return std::chrono::steady_clock::now() + 2s; }
@@ -31,7 +31,7 @@ Status read_one(std::string_view bytes, Response& res, Limits limits = {}, bool 
   Pair p;
   p.send(bytes);
   if (close_after) p.eof();
-  Reader r(p.ours.fd());
+  Reader r(p.ours.get());
   return read_response(r, limits, soon(), false, res);
 }
 
@@ -158,7 +158,7 @@ TEST_CASE("body framing follows RFC 9112 section 6.3", "[http]") {
 TEST_CASE("reading a Content-Length body, with bytes of the next message left in the buffer", "[http]") {
   Pair p;
   p.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
-  Reader r(p.ours.fd());
+  Reader r(p.ours.get());
   Response a, b;
   REQUIRE(read_response(r, {}, soon(), false, a).ok());
   CHECK(a.body == "hello");
@@ -250,7 +250,7 @@ TEST_CASE("size limits: head and body", "[http]") {
 TEST_CASE("a hanging peer runs into the deadline", "[http]") {
   Pair p;
   p.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
-  Reader r(p.ours.fd());
+  Reader r(p.ours.get());
   Response res;
   auto t0 = std::chrono::steady_clock::now();
   Status s = read_response(r, {}, t0 + 150ms, false, res);
@@ -259,7 +259,7 @@ TEST_CASE("a hanging peer runs into the deadline", "[http]") {
   CHECK(waited >= 150ms);
 
   Pair silent;
-  Reader r2(silent.ours.fd());
+  Reader r2(silent.ours.get());
   Response res2;
   Status s2 = read_response(r2, {}, std::chrono::steady_clock::now() + 50ms, false, res2);
   CHECK(s2.code == Errc::timeout);
@@ -285,7 +285,7 @@ TEST_CASE("serialised messages parse back", "[http]") {
     req.chunked_body = chunked;
     Pair p;
     p.send(serialize(req, "127.0.0.1:9001"));
-    Reader r(p.ours.fd());
+    Reader r(p.ours.get());
     Request got;
     REQUIRE(read_request(r, {}, soon(), got).ok());
     CHECK(got.method == "POST");

@@ -8,17 +8,25 @@ using svcres_examples::json::quote;
 using svcres_examples::json::truncate;
 
 TEST_CASE("quote escapes what JSON requires and keeps valid UTF-8", "[json]") {
-  CHECK(quote("plain") == "\"plain\"");
-  CHECK(quote("a\"b\\c") == "\"a\\\"b\\\\c\"");
-  CHECK(quote("line\nnext\ttab\r") == "\"line\\nnext\\ttab\\r\"");
-  CHECK(quote(std::string("nul\0x", 5)) == "\"nul\\u0000x\"");
-  CHECK(quote("\x7f") == "\"\\u007f\"");
-  CHECK(quote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-  // Broken UTF-8: lone continuation, truncated sequence, overlong lead, 0xff.
-  CHECK(quote("\x80") == "\"\\ufffd\"");
-  CHECK(quote("\xe2\x82") == "\"\\ufffd\\ufffd\"");
-  CHECK(quote("\xc0\xaf") == "\"\\ufffd\\ufffd\"");
-  CHECK(quote("\xff") == "\"\\ufffd\"");
+  struct Case {
+    std::string in, out;
+  } cases[] = {
+      {"plain", "\"plain\""},
+      {"a\"b\\c", "\"a\\\"b\\\\c\""},
+      {"line\nnext\ttab\r", "\"line\\nnext\\ttab\\r\""},
+      {std::string("nul\0x", 5), "\"nul\\u0000x\""},
+      {"\x7f", "\"\\u007f\""},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+      // Broken UTF-8: lone continuation, truncated sequence, overlong lead, 0xff.
+      {"\x80", "\"\\ufffd\""},
+      {"\xe2\x82", "\"\\ufffd\\ufffd\""},
+      {"\xc0\xaf", "\"\\ufffd\\ufffd\""},
+      {"\xff", "\"\\ufffd\""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.out);
+    CHECK(quote(c.in) == c.out);
+  }
 }
 
 // The reader below is the oracle for quote(); it must refuse what JSON refuses.
