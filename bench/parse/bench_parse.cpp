@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "svcres/dns/message.hpp"
@@ -85,13 +86,28 @@ extern "C" __attribute__((noinline)) std::size_t bench_run_svcres(int n) {
     for (const Msg& m : g_corpus) {
       auto msg = Message::parse(m.bytes.data(), m.bytes.size());
       if (!msg.ok()) continue;
-      for (const Question& q : msg->questions()) sum += decode_name(q.name);
+      // Every field the peers materialise is consumed here too, so none of it can be optimised
+      // away: header, question type and class, each record's class and TTL, whole addresses,
+      // every field of SRV, SOA and OPT, and every name decompressed into a Name.
+      sum += msg->header().id + msg->header().rcode;
+      for (const Question& q : msg->questions())
+        sum += decode_name(q.name) + static_cast<std::size_t>(q.type) + q.klass;
       for (Section s : {Section::answer, Section::authority, Section::additional}) {
         for (const Record& r : msg->records(s)) {
-          sum += decode_name(r.owner) + r.ttl;
+          sum += decode_name(r.owner) + r.ttl + r.klass;
           switch (r.type) {
-            case Type::A: sum += r.as_a()->bytes()[3]; break;
-            case Type::AAAA: sum += r.as_aaaa()->bytes()[15]; break;
+            case Type::A: {
+              std::uint32_t v;
+              std::memcpy(&v, r.as_a()->bytes(), 4);
+              sum += v;
+              break;
+            }
+            case Type::AAAA: {
+              std::uint64_t v[2];
+              std::memcpy(v, r.as_aaaa()->bytes(), 16);
+              sum += v[0] ^ v[1];
+              break;
+            }
             case Type::SRV: {
               auto v = *r.as_srv();
               sum += v.port + v.weight + v.priority + decode_name(v.target);
@@ -100,10 +116,18 @@ extern "C" __attribute__((noinline)) std::size_t bench_run_svcres(int n) {
             case Type::CNAME: case Type::NS: case Type::PTR: sum += decode_name(*r.as_name()); break;
             case Type::SOA: {
               auto v = *r.as_soa();
-              sum += decode_name(v.mname) + decode_name(v.rname) + v.minimum;
+              sum += decode_name(v.mname) + decode_name(v.rname) + v.serial + v.refresh + v.retry + v.expire +
+                     v.minimum;
               break;
             }
-            case Type::OPT: sum += r.as_opt()->udp_payload; break;
+            case Type::TXT:
+              for (std::string_view t : *r.as_txt()) sum += t.size();
+              break;
+            case Type::OPT: {
+              auto v = *r.as_opt();
+              sum += v.udp_payload + v.flags + v.version + v.options_size;
+              break;
+            }
             default: sum += r.rdlength; break;
           }
         }

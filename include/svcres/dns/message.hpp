@@ -53,13 +53,13 @@ class NameRef {
   bool valid() const noexcept { return msg_ != nullptr; }
 
   Result<Name> to_name() const noexcept {
-    if (!msg_) return Errc::invalid_argument;
-    if (validated_) {
-      Result<Name> r{Name()};  // filled in place: no copy of the 255-byte buffer on return
-      Name::decompress_validated(r.value(), msg_, offset_);
-      return r;
-    }
-    return Name::decompress(msg_, size_, offset_);
+    // One named result on every path, so it is built in the caller's storage (NRVO): a second
+    // returned object would force a copy of the name on the hot, validated path.
+    Result<Name> r{Name()};
+    if (validated_) Name::decompress_validated(r.value(), msg_, offset_);
+    else if (!msg_) r = Errc::invalid_argument;
+    else r = Name::decompress(msg_, size_, offset_);
+    return r;
   }
 
   NameText to_text() const noexcept {
@@ -425,39 +425,39 @@ class Message {
 
 namespace detail {
 
-// Checks the rdata of the types the codec understands; other types are opaque bytes.
+// Checks the rdata of the types the codec understands; other types are opaque bytes. `seen` as
+// for walk_name.
 inline Errc check_rdata(const std::uint8_t* msg, std::size_t size, Type type, std::size_t rd,
-                        std::size_t rdend) noexcept {
+                        std::size_t rdend, WalkedNames* seen = nullptr) noexcept {
   const std::size_t len = rdend - rd;
   NameWalk w;
+  // The address types first: most records in an answer are one of them.
+  if (type == Type::A) return len == 4 ? Errc::ok : Errc::bad_rdlength;       // RFC 1035 §3.4.1
+  if (type == Type::AAAA) return len == 16 ? Errc::ok : Errc::bad_rdlength;  // RFC 3596 §2.2
   switch (type) {
-    case Type::A:
-      return len == 4 ? Errc::ok : Errc::bad_rdlength;  // RFC 1035 §3.4.1
-    case Type::AAAA:
-      return len == 16 ? Errc::ok : Errc::bad_rdlength;  // RFC 3596 §2.2
     case Type::NS:
     case Type::CNAME:
     case Type::PTR: {
       // RFC 1035 §3.3.1, §3.3.11, §3.3.12: the rdata is one name and nothing else.
       if (len == 0) return Errc::bad_rdlength;
-      Errc e = walk_name(msg, size, rd, rdend, Errc::bad_rdlength, w);
+      Errc e = walk_name(msg, size, rd, rdend, Errc::bad_rdlength, w, nullptr, seen);
       if (e != Errc::ok) return e;
       return w.next == rdend ? Errc::ok : Errc::bad_rdlength;
     }
     case Type::SRV: {
       // RFC 2782: priority, weight, port, then the target (at least the root byte).
       if (len < 7) return Errc::bad_rdlength;
-      Errc e = walk_name(msg, size, rd + 6, rdend, Errc::bad_rdlength, w);
+      Errc e = walk_name(msg, size, rd + 6, rdend, Errc::bad_rdlength, w, nullptr, seen);
       if (e != Errc::ok) return e;
       return w.next == rdend ? Errc::ok : Errc::bad_rdlength;
     }
     case Type::SOA: {
       // RFC 1035 §3.3.13: MNAME, RNAME, then five 32-bit fields.
       if (len == 0) return Errc::bad_rdlength;
-      Errc e = walk_name(msg, size, rd, rdend, Errc::bad_rdlength, w);
+      Errc e = walk_name(msg, size, rd, rdend, Errc::bad_rdlength, w, nullptr, seen);
       if (e != Errc::ok) return e;
       if (w.next >= rdend) return Errc::bad_rdlength;
-      e = walk_name(msg, size, w.next, rdend, Errc::bad_rdlength, w);
+      e = walk_name(msg, size, w.next, rdend, Errc::bad_rdlength, w, nullptr, seen);
       if (e != Errc::ok) return e;
       return rdend - w.next == 20 ? Errc::ok : Errc::bad_rdlength;
     }
@@ -517,8 +517,9 @@ inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size
 
   std::size_t pos = header_size;
   detail::NameWalk w;
+  detail::WalkedNames seen;
   for (unsigned i = 0; i < h.qdcount; ++i) {
-    Errc e = detail::walk_name(data, size, pos, size, Errc::truncated, w);
+    Errc e = detail::walk_name(data, size, pos, size, Errc::truncated, w, nullptr, &seen);
     if (e != Errc::ok) return e;
     if (size - w.next < 4) return Errc::truncated;
     pos = w.next + 4;
@@ -529,7 +530,7 @@ inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size
     m.start_[s] = pos;
     for (unsigned i = 0; i < counts[s]; ++i) {
       const std::size_t owner = pos;
-      Errc e = detail::walk_name(data, size, pos, size, Errc::truncated, w);
+      Errc e = detail::walk_name(data, size, pos, size, Errc::truncated, w, nullptr, &seen);
       if (e != Errc::ok) return e;
       pos = w.next;
       if (size - pos < record_fixed_size) return Errc::truncated;
@@ -544,7 +545,7 @@ inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size
         m.opt_offset_ = owner;
         m.rcode_high_ = data[pos - record_fixed_size + 4];
       }
-      e = detail::check_rdata(data, size, type, pos, pos + rdlength);
+      e = detail::check_rdata(data, size, type, pos, pos + rdlength, &seen);
       if (e != Errc::ok) return e;
       pos += rdlength;
     }

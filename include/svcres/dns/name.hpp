@@ -113,16 +113,23 @@ class Name {
     unsigned labels = 0;
     std::uint8_t* out = n.wire_.data();
     for (;;) {
-      const std::uint8_t b = msg[p];
-      if (b >= 0xc0) {
+      // A run of labels in place up to the next pointer or the root goes in one copy. Validated
+      // bytes hold only length bytes 1-63, the root and pointers, so `b - 1 < max_label` is a label.
+      std::uint8_t b = msg[p];
+      if (b >= 0xc0) {  // nothing in place: most owner names are a lone pointer
         p = static_cast<std::size_t>(b & 0x3f) << 8 | msg[p + 1];
         continue;
       }
+      const std::size_t run = p;
+      while (b - 1u < max_label) {
+        p += b + 1u;
+        ++labels;
+        b = msg[p];
+      }
+      detail::copy_bytes(out + total, msg + run, p - run);
+      total += p - run;
       if (b == 0) break;
-      std::memcpy(out + total, msg + p, b + 1u);
-      total += b + 1u;
-      p += b + 1u;
-      ++labels;
+      p = static_cast<std::size_t>(b & 0x3f) << 8 | msg[p + 1];
     }
     out[total] = 0;
     n.size_ = static_cast<std::uint16_t>(total + 1);
