@@ -67,7 +67,6 @@
 #include "svcres/core/result.hpp"
 #include "svcres/dns/types.hpp"
 #include "svcres/metrics/service_metrics.hpp"
-#include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/resolv_conf.hpp"
 #include "svcres/resolve/resolver.hpp"
 #include "svcres/service/backoff.hpp"
@@ -76,6 +75,21 @@
 #include "svcres/service/retry.hpp"
 #include "svcres/service/retry_budget.hpp"
 #include "svcres/table/endpoint_table.hpp"
+
+// The default Resolver sends DNS through POSIX sockets. service.hpp itself touches no OS API: on a
+// host without them (or with SVCRES_NO_POSIX defined) there is no default and the caller names a
+// Resolver over its own transport.
+#if !defined(SVCRES_NO_POSIX) && __has_include(<sys/socket.h>)
+#include "svcres/net/posix_transport.hpp"
+namespace svcres::detail {
+using DefaultResolver = svcres::Resolver<PosixTransport>;
+}
+#else
+namespace svcres::detail {
+struct NoDefaultResolver {};  // fails is_service_resolver with its one-sentence message
+using DefaultResolver = NoDefaultResolver;
+}  // namespace svcres::detail
+#endif
 
 namespace svcres {
 
@@ -175,7 +189,7 @@ inline metrics::FailureKind failure_kind(const TryOutcome& o) noexcept {
 
 }  // namespace detail
 
-template <class Policy = RoundRobin, class Resolver = svcres::Resolver<PosixTransport>, std::size_t Capacity = 64,
+template <class Policy = RoundRobin, class Resolver = detail::DefaultResolver, std::size_t Capacity = 64,
           class Clock = SteadyClock>
 class Service {
  public:
