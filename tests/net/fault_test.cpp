@@ -20,9 +20,11 @@ using R = svcres::Resolver<svcres::PosixTransport>;
 constexpr const char* closed_server = "127.0.0.1:15399";  // tests/servers/ports.sh: never listened on
 
 void fill(LoopbackServer& s) {
-  s.zone.service("user-service.local", 3, 8080, 2);
-  s.zone.service("batch-worker.local", 40, 9000, 4);
-  s.zone.a("api-service.local", "127.0.1.10");
+  s.edit_zone([](svcres_test::MiniZone& z) {
+    z.service("user-service.local", 3, 8080, 2);
+    z.service("batch-worker.local", 40, 9000, 4);
+    z.a("api-service.local", "127.0.1.10");
+  });
 }
 
 svcres::ResolvConf conf(std::initializer_list<std::string> servers, std::chrono::milliseconds timeout = 300ms) {
@@ -177,7 +179,7 @@ TEST_CASE("a server killed mid-run: serve-stale keeps the endpoints", "[net][fau
 TEST_CASE("Route 53-like 8 random of 40: merge mode learns all 40", "[net][fault][merge]") {
   LoopbackServer s;
   fill(s);
-  s.zone.max_answers = 8;
+  s.edit_zone([](svcres_test::MiniZone& z) { z.max_answers = 8; });
   svcres::ResolverOptions ro;
   ro.cache = false;
   R r(conf({s.address()}, 2000ms), ro);

@@ -50,6 +50,14 @@ class LoopbackServer {
   }
   ~LoopbackServer() { stop(); }
 
+  // Changes the zone under the lock the server thread answers under: the thread runs from
+  // construction on, and a late datagram from an earlier test may arrive at a reused port.
+  template <class F>
+  void edit_zone(F&& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    f(zone);
+  }
+
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
