@@ -55,7 +55,7 @@ class NameRef {
   Result<Name> to_name() const noexcept {
     // One named result on every path, so it is built in the caller's storage (NRVO): a second
     // returned object would force a copy of the name on the hot, validated path.
-    Result<Name> r{Name()};
+    Result<Name> r{Name(Name::Blank{})};
     if (validated_) Name::decompress_validated(r.value(), msg_, offset_);
     else if (!msg_) r = Errc::invalid_argument;
     else r = Name::decompress(msg_, size_, offset_);
@@ -415,6 +415,8 @@ class Message {
 
  private:
   Message() noexcept = default;
+  // The whole of parse() on *this; after an error the fields are half set and parse() drops them.
+  Errc parse_into(const std::uint8_t* data, std::size_t size) noexcept;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
   Header header_;
@@ -487,10 +489,18 @@ inline Errc check_rdata(const std::uint8_t* msg, std::size_t size, Type type, st
 }  // namespace detail
 
 inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size) noexcept {
+  // The one returned object is filled in place (NRVO): no copy of the Message on the way out.
+  Result<Message> r{Message()};
+  const Errc e = r.value().parse_into(data, size);
+  if (e != Errc::ok) r = e;
+  return r;
+}
+
+inline Errc Message::parse_into(const std::uint8_t* data, std::size_t size) noexcept {
   if (data == nullptr || size < header_size) return Errc::truncated;
   // No upper bound on `size`: transports cap a message at 65535 bytes (RFC 7766 §8), the codec
   // parses whatever bytes it is given, and only the first 16 KiB can be pointer targets.
-  Message m;
+  Message& m = *this;
   m.data_ = data;
   m.size_ = size;
   Header& h = m.header_;
@@ -551,7 +561,7 @@ inline Result<Message> Message::parse(const std::uint8_t* data, std::size_t size
     }
   }
   if (pos != size) return Errc::trailing_data;
-  return m;
+  return Errc::ok;
 }
 
 }  // namespace svcres::dns

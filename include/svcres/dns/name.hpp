@@ -219,6 +219,12 @@ class Name {
   }
 
  private:
+  friend class NameRef;
+  struct Blank {};
+  // A name that decompress_validated() is about to fill: no bytes in use, so placing it in a
+  // Result copies nothing (NameRef::to_name).
+  explicit Name(Blank) noexcept : size_(0) {}
+
   std::array<std::uint8_t, max_name_wire> wire_;
   std::uint16_t size_ = 1;
   std::uint8_t labels_ = 0;
