@@ -299,7 +299,10 @@ class Service {
         return res;
       }
       if (attempt >= rp.max_retries) {
-        res.error = Errc::try_failed;
+        // A last try that timed out at the overall deadline was ended by the deadline, not by the
+        // retry count: say so, whatever the back-off jitter made of the earlier tries.
+        const bool cut_by_deadline = o.kind == TryKind::timeout && try_deadline == end;
+        res.error = cut_by_deadline ? Errc::deadline_exceeded : Errc::try_failed;
         return res;
       }
       if (n_failed == 8) {

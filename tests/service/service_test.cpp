@@ -352,6 +352,25 @@ TEST_CASE("call: sleeps the back-off between tries through the clock") {
   CHECK(f.slept == starts.back() - starts.front());
 }
 
+TEST_CASE("call: a try cut by the caller's deadline reports deadline_exceeded, whatever the back-off") {
+  // With a 40 ms per-try timeout and a 100 ms deadline, the jittered back-off decides whether the
+  // deadline lands in the second or the third (last allowed) try; both must report the deadline.
+  for (int round = 0; round < 200; ++round) {
+    Fixture f;
+    TestService<> svc(f.dns, "s.local", {}, f.clock);
+    svcres::RetryPolicy rp;
+    rp.per_try_timeout = 40ms;
+    rp.on_timeout = true;
+    const svcres::TimePoint deadline = f.manual.now() + 100ms;
+    auto r = svc.call([&](const svcres::Endpoint&, svcres::TimePoint d) {
+      f.manual.set(d);
+      return TryOutcome::timeout();
+    }, rp, deadline);
+    INFO("round " << round << ", tries " << r.tries);
+    REQUIRE(r.error == Errc::deadline_exceeded);
+  }
+}
+
 TEST_CASE("call: per-try deadline and the caller's absolute deadline") {
   Fixture f;
   TestService<> svc(f.dns, "s.local", {}, f.clock);
