@@ -122,6 +122,11 @@ inline bool reply_matches(const void* ctx, const std::uint8_t* m, std::size_t n)
          dns::detail::load_u16(got + qn + 2) == dns::class_in;
 }
 
+// The address in an A or AAAA record; parse() checked the rdata length for the type.
+inline IpAddress record_address(const dns::Record& r) noexcept {
+  return r.type == dns::Type::A ? IpAddress::from_v4_bytes(r.rdata) : IpAddress::from_v6_bytes(r.rdata);
+}
+
 struct SrvTarget {
   std::uint16_t priority = 0, weight = 0, port = 0;
   std::uint32_t ttl = 0;
@@ -242,9 +247,12 @@ class Resolver {
   // Cache, coalescing and serve-stale around fetch().
   void lookup(const dns::Name& name, dns::Type type, LookupFlags flags, AnswerType& out, unsigned depth = 0) noexcept {
     InFlight* slot = nullptr;
+    const bool use_cache = opts_.cache && !flags.bypass_cache;
+    // One clock read per lookup, taken before the lock so the lock covers only the table work.
+    const TimePoint hit_now = use_cache ? clock_.now() : TimePoint{};
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (opts_.cache && !flags.bypass_cache && cache_.get(name, type, clock_.now(), out)) {
+      if (use_cache && cache_.get(name, type, hit_now, out)) {
         cache_hits_.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -329,9 +337,7 @@ class Resolver {
             out.error = Errc::cname_loop;
             return;
           }
-          dns::Name next;
-          if (r.as_name().value().to_name().get(next) != Errc::ok) break;
-          current = next;
+          if (r.as_name().value().to_name().get(current) != Errc::ok) break;  // current kept on failure
           if (r.ttl < ttl) ttl = r.ttl;
           moved = true;
           break;
@@ -344,7 +350,7 @@ class Resolver {
         if (r.ttl < ttl) ttl = r.ttl;
         if (type == dns::Type::A || type == dns::Type::AAAA) {
           Endpoint ep;
-          ep.address = type == dns::Type::A ? r.as_a().value() : r.as_aaaa().value();
+          ep.address = detail::record_address(r);
           add_endpoint(out, ep);
         } else if (type == dns::Type::SRV) {
           dns::SrvView v = r.as_srv().value();
@@ -359,11 +365,13 @@ class Resolver {
       }
       const dns::Rcode rcode = msg.rcode();
       if (!found) {
-        if (rcode == dns::Rcode::noerror && chain > 0 && !has_soa(msg) && depth + chain <= opts_.max_cname) {
+        std::uint32_t negative = opts_.negative_ttl_no_soa;
+        const bool soa = soa_negative_ttl(msg, negative);
+        if (rcode == dns::Rcode::noerror && chain > 0 && !soa && depth + chain <= opts_.max_cname) {
           continue;  // the server stopped at a CNAME it is not authoritative for: ask for the target
         }
         out.error = rcode == dns::Rcode::nxdomain ? Errc::nxdomain : Errc::nodata;
-        out.ttl = negative_ttl(msg);
+        out.ttl = negative;
         return;
       }
       if (type == dns::Type::SRV) {
@@ -373,29 +381,9 @@ class Resolver {
           // Per family: a server may send a target's A but drop its AAAA when space runs out.
           for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
             if (!want_family(at)) continue;
-            bool any = false;
-            for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
-              for (const dns::Record& r : msg.records(s)) {
-                if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
-                Endpoint ep{at == dns::Type::A ? r.as_a().value() : r.as_aaaa().value(), t.port, t.priority,
-                            t.weight};
-                add_endpoint(out, ep);
-                any = true;
-                if (r.ttl < target_ttl) target_ttl = r.ttl;
-              }
-            }
-            if (!any) {
-              AnswerType sub;
-              lookup(t.target, at, LookupFlags{}, sub, depth + 1);
-              out.packets += sub.packets;
-              if (sub.authoritative_empty()) continue;
-              if (!sub.ok()) {  // a partial set must not replace a whole one
-                out.error = sub.error;
-                return;
-              }
-              for (const Endpoint& a : sub.endpoints) add_endpoint(out, Endpoint{a.address, t.port, t.priority, t.weight});
-              if (sub.ttl < target_ttl) target_ttl = sub.ttl;
-              if (sub.overflow) out.overflow = true;
+            if (Errc e = target_addresses(msg, t, at, out, target_ttl, depth); e != Errc::ok) {
+              out.error = e;  // a partial set must not replace a whole one
+              return;
             }
           }
           if (target_ttl < ttl) ttl = target_ttl;
@@ -405,6 +393,31 @@ class Resolver {
       out.ttl = ttl;
       return;
     }
+  }
+
+  // The `at` addresses of one SRV target into `out`: from the additional (or answer) section when
+  // the server sent them, from a query otherwise. Lowers `ttl`; an error when that query failed.
+  Errc target_addresses(const dns::Message& msg, const detail::SrvTarget& t, dns::Type at, AnswerType& out,
+                        std::uint32_t& ttl, unsigned depth) noexcept {
+    bool any = false;
+    for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
+      for (const dns::Record& r : msg.records(s)) {
+        if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
+        add_endpoint(out, Endpoint{detail::record_address(r), t.port, t.priority, t.weight});
+        any = true;
+        if (r.ttl < ttl) ttl = r.ttl;
+      }
+    }
+    if (any) return Errc::ok;
+    AnswerType sub;
+    lookup(t.target, at, LookupFlags{}, sub, depth + 1);
+    out.packets += sub.packets;
+    if (sub.authoritative_empty()) return Errc::ok;
+    if (!sub.ok()) return sub.error;
+    for (const Endpoint& a : sub.endpoints) add_endpoint(out, Endpoint{a.address, t.port, t.priority, t.weight});
+    if (sub.ttl < ttl) ttl = sub.ttl;
+    if (sub.overflow) out.overflow = true;
+    return Errc::ok;
   }
 
   bool want_family(dns::Type t) const noexcept {
@@ -419,22 +432,18 @@ class Resolver {
     if (!out.endpoints.push_back(ep)) out.overflow = true;
   }
 
-  static bool has_soa(const dns::Message& msg) noexcept {
-    for (const dns::Record& r : msg.authorities())
-      if (r.type == dns::Type::SOA) return true;
-    return false;
-  }
-
-  // RFC 2308 §5: the negative TTL is min(SOA record TTL, SOA MINIMUM); no SOA, a short default.
-  std::uint32_t negative_ttl(const dns::Message& msg) const noexcept {
+  // RFC 2308 §5: the negative TTL is min(SOA record TTL, SOA MINIMUM), capped. False, and `ttl`
+  // left as it is (the caller's no-SOA default), when the authority section has no SOA.
+  bool soa_negative_ttl(const dns::Message& msg, std::uint32_t& ttl) const noexcept {
     for (const dns::Record& r : msg.authorities()) {
       if (r.type != dns::Type::SOA) continue;
       std::uint32_t t = r.ttl;
       const std::uint32_t minimum = r.as_soa().value().minimum;
       if (minimum < t) t = minimum;
-      return t < opts_.max_negative_ttl ? t : opts_.max_negative_ttl;
+      ttl = t < opts_.max_negative_ttl ? t : opts_.max_negative_ttl;
+      return true;
     }
-    return opts_.negative_ttl_no_soa;
+    return false;
   }
 
   // One query with failover: every server, `attempts` rounds. On success `buf[0, len)` holds a reply
