@@ -50,9 +50,11 @@ template <class Snapshot>
 inline void random_pair(const Snapshot& s, PickContext& c, std::size_t& a, std::size_t& b) noexcept {
   const std::size_t n = s.size();
   if (c.usable == nullptr && c.avoid == no_pick && n >= 2) {
-    // An exactly uniform distinct pair from two draws.
-    a = c.rng.below(static_cast<std::uint32_t>(n));
-    b = c.rng.below(static_cast<std::uint32_t>(n - 1));
+    // A uniform distinct pair from one 64-bit draw: each 32-bit half goes through the same
+    // multiply-shift as Rng::below() (bias below 2^-32 each); xoshiro256**'s halves are independent.
+    const std::uint64_t x = c.rng();
+    a = static_cast<std::size_t>(((x >> 32) * n) >> 32);
+    b = static_cast<std::size_t>(((x & 0xffffffffu) * (n - 1)) >> 32);
     if (b >= a) ++b;
     return;
   }

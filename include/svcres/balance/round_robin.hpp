@@ -35,9 +35,17 @@ class RoundRobin {
     // Relaxed load + store, not fetch_add: the counter is this thread's own (threads beyond the
     // shard count share one and may occasionally repeat a turn, which round robin tolerates), and
     // it orders nothing else.
-    const std::uint32_t turn = counter.load(std::memory_order_relaxed);
+    std::uint32_t turn = counter.load(std::memory_order_relaxed);
+    const std::uint32_t n32 = static_cast<std::uint32_t>(n);
+    if (c.usable == nullptr && c.avoid == no_pick) {
+      // The counter is kept below n here, so the common case needs no division (a 32-bit div is
+      // ~25 cycles, more than the rest of this function); it is reduced only after the set shrank
+      // or a filtered pick advanced it past n.
+      if (turn >= n32) turn %= n32;
+      counter.store(turn + 1 == n32 ? 0 : turn + 1, std::memory_order_relaxed);
+      return turn;
+    }
     counter.store(turn + 1, std::memory_order_relaxed);
-    if (c.usable == nullptr && c.avoid == no_pick) return turn % static_cast<std::uint32_t>(n);
     return detail::relax_avoid(c, [&] {
       const std::size_t k = detail::count_allowed(s, c, no_pick);
       return k == 0 ? no_pick : detail::nth_allowed(s, c, turn % k, no_pick);
