@@ -239,26 +239,28 @@ class ResolvConf {
   }
 
   void apply_option(std::string_view w, std::uint32_t line_no) noexcept {
+    // Literals as `sv`: their length is a constant, so no strlen call and no out_of_range path.
+    using namespace std::string_view_literals;
     auto value_of = [&](std::string_view key, unsigned& out) {
-      if (w.substr(0, key.size()) != key) return false;
-      if (!parse_count(w.substr(key.size()), out)) {
+      if (w.size() < key.size() || std::string_view(w.data(), key.size()) != key) return false;
+      if (!parse_count(std::string_view(w.data() + key.size(), w.size() - key.size()), out)) {
         note(line_no, ConfProblem::bad_number);
         out = ~0u;
       }
       return true;
     };
     unsigned v = 0;
-    if (value_of("ndots:", v)) {
+    if (value_of("ndots:"sv, v)) {
       if (v != ~0u) ndots = v > max_ndots ? max_ndots : v;
-    } else if (value_of("timeout:", v)) {
+    } else if (value_of("timeout:"sv, v)) {
       if (v != ~0u) timeout = std::chrono::seconds(v == 0 ? 1 : v > max_timeout_s ? max_timeout_s : v);
-    } else if (value_of("attempts:", v)) {
+    } else if (value_of("attempts:"sv, v)) {
       if (v != ~0u) attempts = v == 0 ? 1 : v > max_attempts ? max_attempts : v;
-    } else if (w == "rotate") {
+    } else if (w == "rotate"sv) {
       rotate = true;
-    } else if (w == "edns0") {
+    } else if (w == "edns0"sv) {
       edns0 = true;
-    } else if (w == "use-vc" || w == "usevc") {
+    } else if (w == "use-vc"sv || w == "usevc"sv) {
       use_vc = true;
     } else {
       note(line_no, ConfProblem::unknown_option);
@@ -268,20 +270,21 @@ class ResolvConf {
   void parse_line(std::string_view line, std::uint32_t line_no) noexcept {
     if (line.size() > max_line) return note(line_no, ConfProblem::line_too_long);
     if (line.find('\0') != std::string_view::npos) return note(line_no, ConfProblem::nul_byte);
+    using namespace std::string_view_literals;  // constant lengths, as in apply_option()
     std::string_view rest = line;
     std::string_view key = next_word(rest);
     if (key.empty() || key[0] == '#' || key[0] == ';') return;
-    if (key == "options") return apply_options(rest, line_no);
+    if (key == "options"sv) return apply_options(rest, line_no);
     std::string_view first = next_word(rest);
     if (first.empty()) return note(line_no, ConfProblem::missing_value);
-    if (key == "nameserver") {
+    if (key == "nameserver"sv) {
       // glibc reads only the first word; anything after it is ignored.
       NameServer ns;
       if (IpAddress::parse(first).get(ns.address) != Errc::ok) return note(line_no, ConfProblem::bad_address);
       if (text_nameservers_ >= maxns) return note(line_no, ConfProblem::too_many_nameservers);
       ++text_nameservers_;
       if (!nameservers.push_back(ns)) note(line_no, ConfProblem::too_many_nameservers);
-    } else if (key == "search" || key == "domain") {
+    } else if (key == "search"sv || key == "domain"sv) {
       search.clear();
       for (std::string_view d = first; !d.empty(); d = next_word(rest)) {
         Status s = add_search(d);
@@ -290,7 +293,7 @@ class ResolvConf {
           break;
         }
         if (!s.ok()) note(line_no, ConfProblem::bad_domain);
-        if (key == "domain") break;  // glibc: domain takes one name
+        if (key == "domain"sv) break;  // glibc: domain takes one name
       }
     } else {
       note(line_no, ConfProblem::unknown_keyword);
