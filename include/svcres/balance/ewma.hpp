@@ -36,15 +36,23 @@ struct EwmaConfig {
 namespace detail {
 // e^-x for x >= 0 within 2e-7 relative, without a libm call (it runs twice per peak-EWMA pick):
 // e^-x = 2^-k x e^-(f ln 2) with k = floor(x log2 e); the second factor by its Taylor series to the
-// 9th term on [0, ln 2), the first by writing the exponent bits.
+// 9th power on [0, ln 2), the first by writing the exponent bits.
 inline double exp_neg(double x) noexcept {
   if (!(x > 0)) return 1.0;  // also NaN
   if (x > 700) return 0.0;
   const double t = x * 1.4426950408889634;  // log2(e)
   const std::int64_t k = static_cast<std::int64_t>(t);  // t >= 0: truncation is floor
   const double y = (t - static_cast<double>(k)) * 0.6931471805599453;
-  double p = 1.0;
-  for (int j = 9; j >= 1; --j) p = 1.0 - y / j * p;
+  // The Taylor polynomial sum_k (-y)^k / k!, k = 0..9, in Estrin's form: about 5 dependent
+  // multiply-adds instead of Horner's 9, so the two estimates of a peak-EWMA pick overlap well.
+  const double y2 = y * y;
+  const double y4 = y2 * y2;
+  const double q0 = 1.0 - y;
+  const double q1 = 1.0 / 2 - y * (1.0 / 6);
+  const double q2 = 1.0 / 24 - y * (1.0 / 120);
+  const double q3 = 1.0 / 720 - y * (1.0 / 5040);
+  const double q4 = 1.0 / 40320 - y * (1.0 / 362880);
+  const double p = (q0 + q1 * y2) + (q2 + q3 * y2) * y4 + q4 * (y4 * y4);
   const std::uint64_t bits = static_cast<std::uint64_t>(1023 - k) << 52;  // 2^-k, k <= 1010
   double scale;
   std::memcpy(&scale, &bits, sizeof scale);
