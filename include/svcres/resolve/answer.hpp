@@ -43,6 +43,15 @@ struct Answer {
     overflow = o.overflow;
     packets = o.packets;
   }
+  // Back to a default Answer without building one (that would construct all N endpoints).
+  void reset() noexcept {
+    error = Errc::not_found;
+    endpoints.clear();
+    ttl = 0;
+    name = dns::Name();
+    stale = from_cache = authoritative = overflow = false;
+    packets = 0;
+  }
   // nxdomain or nodata: the only outcomes allowed to empty a known endpoint set.
   bool authoritative_empty() const noexcept { return error == Errc::nxdomain || error == Errc::nodata; }
 };

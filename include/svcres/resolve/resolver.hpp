@@ -41,7 +41,9 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "svcres/core/clock.hpp"
@@ -131,6 +133,32 @@ struct SrvTarget {
   std::uint16_t priority = 0, weight = 0, port = 0;
   std::uint32_t ttl = 0;
   dns::Name target;
+};
+
+// Up to N SRV targets, constructed only as they are added: a FixedVector<SrvTarget, N> would
+// construct all N (N * 272 bytes of stores) on every SRV resolution. SrvTarget is trivially
+// destructible, so nothing needs tearing down.
+template <std::size_t N>
+class SrvTargets {
+  static_assert(std::is_trivially_destructible_v<SrvTarget>, "SrvTargets never runs destructors");
+
+ public:
+  bool push_back(const SrvTarget& t) noexcept {
+    if (size_ == N) return false;
+    new (&slots_[size_++].t) SrvTarget(t);
+    return true;
+  }
+  void clear() noexcept { size_ = 0; }
+  const SrvTarget* begin() const noexcept { return &slots_[0].t; }
+  const SrvTarget* end() const noexcept { return &slots_[0].t + size_; }
+
+ private:
+  union Slot {
+    Slot() noexcept {}
+    SrvTarget t;
+  };
+  Slot slots_[N];
+  std::size_t size_ = 0;
 };
 
 }  // namespace detail
@@ -280,7 +308,7 @@ class Resolver {
         }
       }
     }
-    out.assign(AnswerType{});
+    out.reset();
     out.name = name;
     fetch(name, type, out, depth);
     {
@@ -316,16 +344,16 @@ class Resolver {
     std::uint8_t buf[message_buffer];
     dns::Name current = qname;
     std::uint32_t ttl = opts_.max_ttl;
-    FixedVector<detail::SrvTarget, N> srv;
+    detail::SrvTargets<N> srv;
     unsigned chain = 0;
+    Result<dns::Message> parsed = Errc::not_found;
     for (;;) {
-      std::size_t len = 0;
-      Errc e = exchange(current, type, buf, sizeof buf, len, out.packets);
+      Errc e = exchange(current, type, buf, sizeof buf, parsed, out.packets);
       if (e != Errc::ok) {
         out.error = e;
         return;
       }
-      dns::Message msg = dns::Message::parse(buf, len).value();  // exchange() parsed it already
+      const dns::Message& msg = parsed.value();  // parsed once, by exchange(), over buf
       out.authoritative = msg.header().aa;
       // Follow CNAMEs inside this answer (RFC 1034 §3.6.2).
       for (bool moved = true; moved;) {
@@ -446,10 +474,10 @@ class Resolver {
     return false;
   }
 
-  // One query with failover: every server, `attempts` rounds. On success `buf[0, len)` holds a reply
-  // that parses, matches the question and has a usable rcode (NOERROR or NXDOMAIN).
-  Errc exchange(const dns::Name& qname, dns::Type type, std::uint8_t* buf, std::size_t cap, std::size_t& len,
-                std::uint32_t& packets) noexcept {
+  // One query with failover: every server, `attempts` rounds. On success `reply` is the parsed view
+  // over `buf` of a reply that matches the question and has a usable rcode (NOERROR or NXDOMAIN).
+  Errc exchange(const dns::Name& qname, dns::Type type, std::uint8_t* buf, std::size_t cap,
+                Result<dns::Message>& reply, std::uint32_t& packets) noexcept {
     const std::size_t n = conf_.nameservers.size();
     if (n == 0) return Errc::no_nameservers;
     std::uint8_t query[dns::max_name_wire + 64];
@@ -503,7 +531,7 @@ class Resolver {
         }
         const dns::Rcode rc = m->rcode();
         if (rc == dns::Rcode::noerror || rc == dns::Rcode::nxdomain) {
-          len = r.value();
+          reply = std::move(m);
           return Errc::ok;
         }
         if (rc == dns::Rcode::refused) saw_refused = true;
