@@ -380,8 +380,7 @@ class Service {
 
   TimePoint lease_now() const noexcept { return clock_.now(); }
 
-  void finish_lease(const Endpoint&, SlotRef ref, bool retry, TryOutcome o, Duration latency) noexcept {
-    const TimePoint now = clock_.now();
+  void finish_lease(const Endpoint&, SlotRef ref, bool retry, TryOutcome o, Duration latency, TimePoint now) noexcept {
     if (EndpointStats* st = table_.stats(ref)) {
       record_latency(*st, latency, now, opts_.ewma);
       if (detector_.on_outcome(table_, ref, *st, o.endpoint_ok(), now)) metrics_.ejections.add();

@@ -13,7 +13,8 @@
 //
 // Owner is the service that issued the lease; it provides
 //   TimePoint lease_now() const noexcept
-//   void finish_lease(const Endpoint&, SlotRef, bool retry, TryOutcome, Duration latency) noexcept
+//   void finish_lease(const Endpoint&, SlotRef, bool retry, TryOutcome, Duration latency,
+//                     TimePoint now) noexcept          (now: lease_now() read once at completion)
 // Threads: a lease belongs to one thread at a time; different leases complete concurrently.
 // Lifetime: the service must outlive its leases (a lease holds a pointer to it).
 
@@ -58,16 +59,20 @@ class Lease {
   bool is_retry() const noexcept { return retry_; }
 
   void complete(TryOutcome outcome) noexcept {
-    if (owner_) complete(outcome, owner_->lease_now() - started_);
+    if (!owner_) return;
+    const TimePoint now = owner_->lease_now();  // one clock read for the latency and the owner
+    finish(outcome, now - started_, now);
   }
   void complete(TryOutcome outcome, Duration latency) noexcept {
-    if (!owner_) return;
-    Owner* o = owner_;
-    owner_ = nullptr;
-    o->finish_lease(endpoint_, ref_, retry_, outcome, latency);
+    if (owner_) finish(outcome, latency, owner_->lease_now());
   }
 
  private:
+  void finish(TryOutcome outcome, Duration latency, TimePoint now) noexcept {
+    Owner* o = owner_;
+    owner_ = nullptr;
+    o->finish_lease(endpoint_, ref_, retry_, outcome, latency, now);
+  }
   void abandon() noexcept { complete(TryOutcome::failure()); }
 
   Owner* owner_ = nullptr;

@@ -241,9 +241,10 @@ class EndpointTable {
     std::size_t fresh_count = 0;
     const std::uint8_t bit = static_cast<std::uint8_t>(1u << target);
     for (std::size_t i = 0; i < n; ++i) {
-      std::uint32_t s = find_slot(eps[i]);
+      const std::uint64_t h = eps[i].identity_hash();  // computed once for both searches
+      std::uint32_t s = find_slot(eps[i], h);
       if (s == kNoSlot) {
-        s = claim_slot(eps[i]);
+        s = claim_slot(eps[i], h);
         if (s == kNoSlot) {
           for (std::size_t k = 0; k < i; ++k) owners_[assigned[k]].buffers &= static_cast<std::uint8_t>(~bit);
           for (std::size_t k = 0; k < fresh_count; ++k) owners_[fresh[k]].owned = false;
@@ -368,8 +369,7 @@ class EndpointTable {
     return false;
   }
 
-  std::uint32_t find_slot(const Endpoint& e) const noexcept {
-    const std::uint64_t h = e.identity_hash();
+  std::uint32_t find_slot(const Endpoint& e, std::uint64_t h) const noexcept {
     for (std::uint32_t s = 0; s < kSlots; ++s) {
       const Owner& o = owners_[s];
       if (o.owned && o.hash == h && o.port == e.port && o.address == e.address) return s;
@@ -379,7 +379,8 @@ class EndpointTable {
 
   // A slot for a new identity: never owned, or owned by an identity that no live buffer refers to
   // and that has no unfinished lease.
-  std::uint32_t claim_slot(const Endpoint& e) noexcept {
+  // `h` is e.identity_hash().
+  std::uint32_t claim_slot(const Endpoint& e, std::uint64_t h) noexcept {
     for (std::uint32_t s = 0; s < kSlots; ++s) {
       Owner& o = owners_[s];
       if (o.owned) {
@@ -392,7 +393,7 @@ class EndpointTable {
       o.owned = true;
       o.address = e.address;
       o.port = e.port;
-      o.hash = e.identity_hash();
+      o.hash = h;
       o.buffers = 0;
       return s;
     }
