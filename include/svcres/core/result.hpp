@@ -71,7 +71,9 @@ class [[nodiscard]] Result {
     if (ok()) out = value_;
     return err_;
   }
-  T value_or(T fallback) const& { return ok() ? value_ : fallback; }
+  // By reference: a large T (ResolvConf) is copied once, not into a parameter first.
+  T value_or(const T& fallback) const& { return ok() ? value_ : fallback; }
+  T value_or(const T& fallback) && { return ok() ? std::move(value_) : fallback; }
 
  private:
   void reset() noexcept {
