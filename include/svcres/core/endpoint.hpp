@@ -72,15 +72,15 @@ inline Result<Endpoint> Endpoint::parse(std::string_view text) noexcept {
   if (!text.empty() && text[0] == '[') {
     std::size_t close = text.find(']');
     if (close == std::string_view::npos) return Errc::bad_ipv6;
-    host = text.substr(1, close - 1);
+    host = detail::slice(text, 1, close - 1);
     if (close + 1 >= text.size() || text[close + 1] != ':') return Errc::bad_port;
-    port = text.substr(close + 2);
+    port = detail::slice(text, close + 2);
   } else {
     std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return Errc::bad_port;
-    host = text.substr(0, colon);
+    host = detail::slice(text, 0, colon);
     if (host.find(':') != std::string_view::npos) return Errc::bad_ipv6;  // IPv6 needs brackets
-    port = text.substr(colon + 1);
+    port = detail::slice(text, colon + 1);
   }
   Endpoint e;
   if (auto err = IpAddress::parse(host).get(e.address); err != Errc::ok) return err;

@@ -115,6 +115,12 @@ class IpAddress {
 
 namespace detail {
 
+// s[pos, pos + n), for a start the caller knows is within s: string_view::substr would check it
+// and carry an out_of_range path (a throw, or an abort without exceptions) into every caller.
+constexpr std::string_view slice(std::string_view s, std::size_t pos, std::size_t n = std::string_view::npos) noexcept {
+  return std::string_view(s.data() + pos, n < s.size() - pos ? n : s.size() - pos);
+}
+
 // Parses "0".."255" without leading zeros; returns -1 on anything else.
 inline int parse_octet(std::string_view s) noexcept {
   if (s.empty() || s.size() > 3) return -1;
@@ -133,7 +139,7 @@ inline bool parse_v4_into(std::string_view s, std::uint8_t* out) noexcept {
   for (std::size_t i = 0; i <= s.size(); ++i) {
     if (i == s.size() || s[i] == '.') {
       if (part >= 4) return false;
-      int v = parse_octet(s.substr(start, i - start));
+      int v = parse_octet(slice(s, start, i - start));
       if (v < 0) return false;
       out[part++] = static_cast<std::uint8_t>(v);
       start = i + 1;
@@ -168,12 +174,12 @@ inline bool parse_v6_into(std::string_view s, std::uint8_t* out) noexcept {
     while (j < s.size() && s[j] != ':' && s[j] != '.') ++j;
     if (j < s.size() && s[j] == '.') {
       // Dotted-quad tail: must be the rest of the string.
-      if (!parse_v4_into(s.substr(i), v4_tail)) return false;
+      if (!parse_v4_into(slice(s, i), v4_tail)) return false;
       has_v4 = true;
       i = s.size();
       break;
     }
-    std::string_view group = s.substr(i, j - i);
+    std::string_view group = slice(s, i, j - i);
     if (group.empty() || group.size() > 4) return false;
     unsigned v = 0;
     for (char c : group) {

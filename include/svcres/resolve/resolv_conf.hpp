@@ -111,7 +111,7 @@ class ResolvConf {
     while (pos < text.size()) {
       std::size_t end = text.find('\n', pos);
       if (end == std::string_view::npos) end = text.size();
-      c.parse_line(text.substr(pos, end - pos), ++line_no);
+      c.parse_line(detail::slice(text, pos, end - pos), ++line_no);
       pos = end + 1;
     }
     c.finish();
@@ -199,7 +199,7 @@ class ResolvConf {
     while (i < rest.size() && is_blank(rest[i])) ++i;
     std::size_t j = i;
     while (j < rest.size() && !is_blank(rest[j])) ++j;
-    std::string_view w = rest.substr(i, j - i);
+    std::string_view w = detail::slice(rest, i, j - i);
     rest.remove_prefix(j);
     return w;
   }
