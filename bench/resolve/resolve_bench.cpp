@@ -1,7 +1,9 @@
 // Resolver throughput against a real NSD on loopback (port in argv[1]), next to c-ares and glibc's
 // res_nquery in the same run. Sequential queries, caches off, SRV user-service.local (3 records
-// with additional addresses). Then a cache hit and a TC -> TCP resolution (batch-worker.local, 40
-// tasks). Prints one RESULT line.
+// with additional addresses), each side reading every SRV record's priority, weight, port and
+// target (svcres also maps the targets' addresses). svcres opens a fresh socket per query (a new
+// source port, RFC 5452 §10) as glibc does; c-ares 1.18 keeps one socket for all queries. Then a
+// cache hit and a TC -> TCP resolution (batch-worker.local, 40 tasks). Prints one RESULT line.
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -131,7 +133,13 @@ int main(int argc, char** argv) {
     int count = 0;
     for (int i = 0; i < ns_msg_count(msg, ns_s_an); ++i) {
       ns_rr rr;
-      if (ns_parserr(&msg, ns_s_an, i, &rr) == 0 && ns_rr_type(rr) == ns_t_srv) ++count;
+      if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_srv || ns_rr_rdlen(rr) < 7) continue;
+      // The whole SRV rdata, as c-ares and svcres read it: priority, weight, port, target name.
+      const unsigned char* rd = ns_rr_rdata(rr);
+      const unsigned prio = ns_get16(rd), weight = ns_get16(rd + 2), srv_port = ns_get16(rd + 4);
+      char target[NS_MAXDNAME];
+      if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6, target, sizeof target) < 0) continue;
+      if (srv_port != 0 && prio + weight < 0x20000) ++count;
     }
     return count == 3;
   });

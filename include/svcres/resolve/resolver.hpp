@@ -32,7 +32,8 @@
 // in-flight table and the ID generator; it is never held during network I/O. (The lock-free part of
 // svcres is the endpoint table, which readers hit on every request; the resolver runs once per TTL.)
 // Memory: no heap. The Resolver object holds the cache (about Capacity * (N * 24 + 600) bytes: keep it
-// static or allocate it once); resolve() uses about 100 KiB of stack (a 64 KiB message buffer).
+// static or allocate it once); resolve() uses about 100 KiB of stack (a 64 KiB message buffer, the
+// SRV targets and decoded address records at N * ~280 bytes each), twice that when a target is queried.
 
 #include <atomic>
 #include <chrono>
@@ -158,6 +159,45 @@ class SrvTargets {
     SrvTarget t;
   };
   Slot slots_[N];
+  std::size_t size_ = 0;
+};
+
+// The A and AAAA records of the additional then answer sections, decoded once per SRV response so
+// that matching them to each target compares flat names instead of re-walking the message per
+// target. Entries are constructed only as added; Name is trivially destructible.
+template <std::size_t Cap>
+class AddressRecords {
+ public:
+  struct Entry {
+    dns::Name owner;
+    dns::Type type;
+    IpAddress address;
+    std::uint32_t ttl;
+  };
+  // False when the message has more address records than Cap (the caller then walks the message).
+  bool load(const dns::Message& msg) noexcept {
+    size_ = 0;
+    for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
+      for (const dns::Record& r : msg.records(s)) {
+        if (r.klass != dns::class_in || (r.type != dns::Type::A && r.type != dns::Type::AAAA)) continue;
+        if (size_ == Cap) return false;
+        Entry* e = new (&slots_[size_].e) Entry{dns::Name(), r.type, record_address(r), r.ttl};
+        if (r.owner.to_name().get(e->owner) != Errc::ok) return false;
+        ++size_;
+      }
+    }
+    return true;
+  }
+  const Entry* begin() const noexcept { return &slots_[0].e; }
+  const Entry* end() const noexcept { return &slots_[0].e + size_; }
+
+ private:
+  static_assert(std::is_trivially_destructible_v<Entry>, "AddressRecords never runs destructors");
+  union Slot {
+    Slot() noexcept {}
+    Entry e;
+  };
+  Slot slots_[Cap];
   std::size_t size_ = 0;
 };
 
@@ -404,12 +444,14 @@ class Resolver {
       }
       if (type == dns::Type::SRV) {
         // Addresses from the additional (or answer) section first; one query per target otherwise.
+        detail::AddressRecords<N> addrs;
+        const detail::AddressRecords<N>* decoded = addrs.load(msg) ? &addrs : nullptr;
         for (const detail::SrvTarget& t : srv) {
           std::uint32_t target_ttl = t.ttl;
           // Per family: a server may send a target's A but drop its AAAA when space runs out.
           for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
             if (!want_family(at)) continue;
-            if (Errc e = target_addresses(msg, t, at, out, target_ttl, depth); e != Errc::ok) {
+            if (Errc e = target_addresses(msg, decoded, t, at, out, target_ttl, depth); e != Errc::ok) {
               out.error = e;  // a partial set must not replace a whole one
               return;
             }
@@ -425,10 +467,21 @@ class Resolver {
 
   // The `at` addresses of one SRV target into `out`: from the additional (or answer) section when
   // the server sent them, from a query otherwise. Lowers `ttl`; an error when that query failed.
-  Errc target_addresses(const dns::Message& msg, const detail::SrvTarget& t, dns::Type at, AnswerType& out,
-                        std::uint32_t& ttl, unsigned depth) noexcept {
+  // `decoded`, when not null, holds msg's address records in the same order as the walk below.
+  Errc target_addresses(const dns::Message& msg, const detail::AddressRecords<N>* decoded,
+                        const detail::SrvTarget& t, dns::Type at, AnswerType& out, std::uint32_t& ttl,
+                        unsigned depth) noexcept {
     bool any = false;
+    if (decoded) {
+      for (const auto& r : *decoded) {
+        if (r.type != at || !detail::same_name(r.owner, t.target)) continue;
+        add_endpoint(out, Endpoint{r.address, t.port, t.priority, t.weight});
+        any = true;
+        if (r.ttl < ttl) ttl = r.ttl;
+      }
+    }
     for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
+      if (decoded) break;
       for (const dns::Record& r : msg.records(s)) {
         if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
         add_endpoint(out, Endpoint{detail::record_address(r), t.port, t.priority, t.weight});
