@@ -26,7 +26,7 @@ class LeastRequest {
       std::size_t a, b;
       detail::random_pair(s, c, a, b);
       if (b == no_pick) return a;
-      return better(s, b, a) ? b : a;
+      return detail::select(better(s, b, a), a, b);
     });
   }
 

@@ -25,7 +25,7 @@ class PeakEwma {
       std::size_t a, b;
       detail::random_pair(s, c, a, b);
       if (b == no_pick) return a;
-      return cheaper(s, b, a, c.now) ? b : a;
+      return detail::select(cheaper(s, b, a, c.now), a, b);
     });
   }
 
