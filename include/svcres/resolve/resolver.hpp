@@ -321,10 +321,10 @@ class Resolver {
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (use_cache && cache_.get(name, type, hit_now, out)) {
-        cache_hits_.fetch_add(1, std::memory_order_relaxed);
+        bump_locked(cache_hits_);
         return;
       }
-      cache_misses_.fetch_add(1, std::memory_order_relaxed);
+      bump_locked(cache_misses_);
       for (auto& f : in_flight_) {
         if (f.used && f.type == type && f.name.equals(name)) {
           ++f.waiters;
@@ -596,6 +596,13 @@ class Resolver {
     return last;
   }
 
+  // +1 on a counter only ever written under mu_: a plain load and store instead of a locked
+  // read-modify-write on the cache-hit path. stats() reads with relaxed loads; it needs no ordering
+  // with anything else, only untorn values, which atomics give.
+  static void bump_locked(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
   static bool truncated(const std::uint8_t* m, std::size_t n) noexcept { return n >= 3 && (m[2] & 0x02) != 0; }
 
   ResolvConf conf_;
@@ -603,7 +610,7 @@ class Resolver {
   Transport transport_;
   Clock clock_;
 
-  std::mutex mu_;  // guards rng_, rotate_next_, cache_, in_flight_
+  std::mutex mu_;  // guards rng_, rotate_next_, cache_, in_flight_; the only writer of cache_hits_/misses_
   std::condition_variable cv_;
   Rng rng_;
   std::size_t rotate_next_ = 0;
