@@ -3,7 +3,7 @@
 # bench_resolve from the release build dir given as $1, stops NSD whatever happens.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${1:?usage: resolve.sh RELEASE_BUILD_DIR}"
+BUILD="$(cd "${1:?usage: resolve.sh RELEASE_BUILD_DIR}" && pwd)"  # absolute: NSD runs from the zone folder
 bin="$BUILD/bench/resolve/bench_resolve"
 probe="$BUILD/bench/resolve/svcres_bench_probe"
 [ -x "$bin" ] || { echo "bench_resolve not built in $BUILD (needs libc-ares-dev)"; exit 1; }
