@@ -208,8 +208,23 @@ class Responder {
   Responder(const Responder&) = delete;
   Responder& operator=(const Responder&) = delete;
 
-  // Binds UDP and TCP on the same port. Returns an error sentence, empty on success.
+  // Binds UDP and TCP on the same port. Returns an error sentence, empty on success. With port 0 the
+  // kernel picks the UDP port; that number may be taken for TCP (an outgoing connection's local
+  // port, often in TIME-WAIT after busy test runs), so a kernel-chosen port is tried afresh.
   std::string start() {
+    const bool any_port = opt_.port == 0;
+    for (int attempt = 0;; ++attempt) {
+      std::string err = bind_both();
+      if (err.empty() || !any_port || errno != EADDRINUSE || attempt == 31) return err.empty() ? launch() : err;
+      ::close(udp_);
+      ::close(tcp_);
+      udp_ = tcp_ = -1;
+      port_ = 0;
+    }
+  }
+
+ private:
+  std::string bind_both() {
     sockaddr_storage ss{};
     socklen_t len = to_sockaddr(opt_.address, opt_.port, ss);
     udp_ = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -225,14 +240,23 @@ class Responder {
     if (tcp_ < 0) return std::string("socket: ") + std::strerror(errno);
     int one = 1;
     ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(tcp_, reinterpret_cast<sockaddr*>(&ss), len) != 0) return bind_error("TCP");
+    if (::bind(tcp_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      const int e = errno;
+      std::string msg = bind_error("TCP");
+      errno = e;  // start() retries on EADDRINUSE
+      return msg;
+    }
     if (::listen(tcp_, 16) != 0) return std::string("listen: ") + std::strerror(errno);
+    return {};
+  }
+  std::string launch() {
     stop_.store(false);
     udp_thread_ = std::thread([this] { udp_loop(); });
     tcp_thread_ = std::thread([this] { tcp_loop(); });
     return {};
   }
 
+ public:
   void stop() {
     stop_.store(true);
     if (udp_thread_.joinable()) udp_thread_.join();
