@@ -32,20 +32,26 @@ class LoopbackServer {
   std::atomic<int> udp_queries{0}, tcp_queries{0};
 
   LoopbackServer() {
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a);  // same port for TCP, as a DNS server
-    ::listen(tcp_, 16);
+    // The kernel picks the UDP port; the same number may be taken for TCP (a local port of an
+    // outgoing connection, often in TIME-WAIT after busy runs), so try again with a fresh one.
+    for (int attempt = 0; attempt < 32; ++attempt) {
+      udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = 0;
+      ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      socklen_t len = sizeof a;
+      ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
+      port_ = ntohs(a.sin_port);
+      tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      // Same port for TCP, as a DNS server.
+      if (::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(tcp_, 16) == 0) break;
+      ::close(udp_);
+      ::close(tcp_);
+    }
     thread_ = std::thread([this] { loop(); });
   }
   ~LoopbackServer() { stop(); }
