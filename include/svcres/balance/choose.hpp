@@ -80,4 +80,16 @@ std::size_t relax_avoid(PickContext& c, F&& pick) noexcept {
   return i;
 }
 
+// Power of two choices, shared by LeastRequest and PeakEwma: two distinct random entries (honouring
+// the filter and, when possible, the retry's avoid) and the one `b_wins(b, a)` prefers.
+template <class Snapshot, class Prefer>
+std::size_t two_choices(const Snapshot& s, PickContext& c, Prefer&& b_wins) noexcept {
+  return relax_avoid(c, [&] {
+    std::size_t a, b;
+    random_pair(s, c, a, b);
+    if (b == no_pick) return a;
+    return select(b_wins(b, a), a, b);
+  });
+}
+
 }  // namespace svcres::detail

@@ -21,12 +21,7 @@ class PeakEwma {
 
   template <class Snapshot>
   std::size_t pick(const Snapshot& s, PickContext& c) const noexcept {
-    return detail::relax_avoid(c, [&] {
-      std::size_t a, b;
-      detail::random_pair(s, c, a, b);
-      if (b == no_pick) return a;
-      return detail::select(cheaper(s, b, a, c.now), a, b);
-    });
+    return detail::two_choices(s, c, [&](std::size_t b, std::size_t a) { return cheaper(s, b, a, c.now); });
   }
 
   template <class Snapshot>
