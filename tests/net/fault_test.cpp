@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "../resolve/endpoint_texts.hpp"
 #include "loopback_server.hpp"
 #include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/endpoint_resolver.hpp"
@@ -35,12 +36,8 @@ svcres::ResolvConf conf(std::initializer_list<std::string> servers, std::chrono:
   return c;
 }
 
-std::set<std::string> texts(const svcres::FixedVector<svcres::Endpoint, 64>& eps) {
-  std::set<std::string> out;
-  for (const auto& e : eps) out.insert(std::string(to_text(e).view()));
-  return out;
-}
-const std::set<std::string> user_service = {"127.0.2.10:8080", "127.0.2.11:8080", "127.0.2.12:8080"};
+using svcres_test::texts;
+using svcres_test::user_service;
 }  // namespace
 
 TEST_CASE("a closed first server: ICMP unreachable moves on without waiting", "[net][fault]") {

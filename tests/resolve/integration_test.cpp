@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "endpoint_texts.hpp"
 #include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/endpoint_resolver.hpp"
 #include "svcres/resolve/resolver.hpp"
@@ -26,12 +27,8 @@ svcres::ResolvConf conf(const char* search = nullptr) {
   return c;
 }
 
-std::set<std::string> texts(const svcres::FixedVector<svcres::Endpoint, 64>& eps) {
-  std::set<std::string> out;
-  for (const auto& e : eps) out.insert(std::string(to_text(e).view()));
-  return out;
-}
-const std::set<std::string> user_service = {"127.0.2.10:8080", "127.0.2.11:8080", "127.0.2.12:8080"};
+using svcres_test::texts;
+using svcres_test::user_service;
 }  // namespace
 
 TEST_CASE("SRV for a 3-task service", "[integration]") {
