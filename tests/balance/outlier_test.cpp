@@ -127,19 +127,21 @@ TEST_CASE("ejection state does not survive the slot's reuse by another identity"
   CHECK(s.ejected_counter().load() == 0);
 }
 
-TEST_CASE("complete() records failures at the EWMA failure penalty when one is set", "[balance][ewma]") {
+TEST_CASE("complete() records failures at the EWMA failure penalty, 5 s unless set to zero", "[balance][ewma]") {
   Table t;
-  Endpoint eps[2] = {ep(1), ep(2)};
-  REQUIRE(t.publish(eps, 2).ok());
+  Endpoint eps[3] = {ep(1), ep(2), ep(3)};
+  REQUIRE(t.publish(eps, 3).ok());
   ManualClock clock;
-  EwmaConfig penalised;
-  penalised.failure_penalty = 5s;
-  SlotRef a = t.snapshot().start(0), b = t.snapshot().start(1);
-  complete(t, a, Outcome{false, 2ms}, clock.now(), nullptr);              // default: the latency as given
-  complete(t, b, Outcome{false, 2ms}, clock.now(), nullptr, penalised);   // a fast failure looks slow
+  EwmaConfig face_value;
+  face_value.failure_penalty = Duration::zero();
+  SlotRef a = t.snapshot().start(0), b = t.snapshot().start(1), c = t.snapshot().start(2);
+  complete(t, a, Outcome{false, 2ms}, clock.now(), nullptr);              // default: a fast failure looks slow
+  complete(t, b, Outcome{false, 2ms}, clock.now(), nullptr, face_value);  // penalty off: as given
+  complete(t, c, Outcome{true, 2ms}, clock.now(), nullptr);               // successes are never raised
   auto s = t.snapshot();
-  CHECK(s.stats(0).ewma_ns.load() == 2000000u);
-  CHECK(s.stats(1).ewma_ns.load() == 5000000000u);
+  CHECK(s.stats(0).ewma_ns.load() == 5000000000u);
+  CHECK(s.stats(1).ewma_ns.load() == 2000000u);
+  CHECK(s.stats(2).ewma_ns.load() == 2000000u);
   CHECK(s.stats(0).in_flight.load() == 0);
   CHECK(s.stats(1).in_flight.load() == 0);
 }

@@ -53,6 +53,9 @@ struct Failure {
 TEST_CASE("readers see whole published sets and stats stay with their identity", "[table][stress]") {
   static Table table;  // static: 4 buffers and 32 slots of two cache lines each
   const OutlierDetector counter(OutlierConfig{1u << 30, std::chrono::seconds(30), std::chrono::seconds(300), 50});
+  // Failures at face value (no 5 s penalty): each endpoint's latency samples encode its port.
+  EwmaConfig face_value;
+  face_value.failure_penalty = Duration::zero();
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> picks{0}, snapshots_checked{0}, nopicks{0}, busy_publishes{0};
   Failure mixed_set, wrong_stats, dead_ref;
@@ -90,7 +93,8 @@ TEST_CASE("readers see whole published sets and stats stay with their identity",
         dead_ref.note();
       } else {
         bool ok = (h.ep.port % 2) == 0;
-        complete(table, h.ref, Outcome{ok, std::chrono::microseconds(h.ep.port)}, SteadyClock{}.now(), &counter);
+        complete(table, h.ref, Outcome{ok, std::chrono::microseconds(h.ep.port)}, SteadyClock{}.now(), &counter,
+                 face_value);
         return;
       }
       table.finish(h.ref);

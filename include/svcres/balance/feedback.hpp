@@ -6,8 +6,8 @@
 //   svcres::complete(table, ref, {ok, latency}, clock.now(), &detector);
 //
 // For a failure pass the time the attempt cost the caller: a request abandoned at a 1 s timeout
-// passes 1 s, so the EWMA and the ejection logic both see it (raised to EwmaConfig::failure_penalty
-// when that is set). Pass the same EwmaConfig the PeakEwma policy uses. Call exactly once per lease.
+// passes 1 s, so the EWMA and the ejection logic both see it (the EWMA sample is raised to
+// EwmaConfig::failure_penalty, 5 s by default). Pass the same EwmaConfig the PeakEwma policy uses. Call exactly once per lease.
 
 #include "svcres/balance/ewma.hpp"
 #include "svcres/balance/outlier.hpp"
