@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <string_view>
 
 #include "svcres/core/endpoint.hpp"
@@ -105,17 +107,15 @@ class ResolvConf {
 
   // Lenient parse of a whole file's text. Never fails; see issues().
   static ResolvConf parse(std::string_view text) noexcept {
-    ResolvConf c;
-    std::uint32_t line_no = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t end = text.find('\n', pos);
-      if (end == std::string_view::npos) end = text.size();
-      c.parse_line(detail::slice(text, pos, end - pos), ++line_no);
-      pos = end + 1;
-    }
-    c.finish();
-    return c;
+    return read(
+        [](void* src) noexcept -> int {
+          auto& rest = *static_cast<std::string_view*>(src);
+          if (rest.empty()) return EOF;
+          const unsigned char ch = static_cast<unsigned char>(rest.front());
+          rest.remove_prefix(1);
+          return ch;
+        },
+        &text);
   }
 
   // Reads and parses a file (normally /etc/resolv.conf) line by line through a fixed buffer.
@@ -124,43 +124,24 @@ class ResolvConf {
   static Result<ResolvConf> load(const char* path = "/etc/resolv.conf") noexcept {
     std::FILE* f = std::fopen(path, "rb");
     if (!f) return Errc::not_found;
-    ResolvConf c;
-    char buf[max_line + 1];
-    std::size_t n = 0;
-    bool overlong = false;
-    std::uint32_t line_no = 0;
-    for (;;) {
-      int ch = std::fgetc(f);
-      if (ch == EOF || ch == '\n') {
-        if (ch == EOF && n == 0 && !overlong) break;
-        ++line_no;
-        if (overlong) c.note(line_no, ConfProblem::line_too_long);
-        else c.parse_line(std::string_view(buf, n), line_no);
-        n = 0;
-        overlong = false;
-        if (ch == EOF) break;
-        continue;
-      }
-      if (n < max_line) buf[n++] = static_cast<char>(ch);
-      else overlong = true;  // the rest of this line is dropped, and so is the line
-    }
+    Result<ResolvConf> c = read([](void* src) noexcept -> int { return std::fgetc(static_cast<std::FILE*>(src)); }, f);
     std::fclose(f);
-    c.finish();
     return c;
   }
 
   // Adds a server given as "a.b.c.d:port", "[v6]:port", or a bare address (port 53).
   Status add_nameserver(std::string_view text) noexcept {
     NameServer ns;
-    if (!text.empty() && (text[0] == '[' || (text.find(':') != std::string_view::npos &&
-                                            text.find(':') == text.rfind(':')))) {
+    const std::size_t colon = text.find(':');
+    Errc err;
+    if (!text.empty() && (text[0] == '[' || (colon != std::string_view::npos && colon == text.rfind(':')))) {
       Endpoint e;
-      if (auto err = Endpoint::parse(text).get(e); err != Errc::ok) return err;
-      ns.address = e.address;
-      ns.port = e.port;
-    } else if (auto err = IpAddress::parse(text).get(ns.address); err != Errc::ok) {
-      return err;
+      err = Endpoint::parse(text).get(e);
+      ns = NameServer{e.address, e.port};
+    } else {
+      err = IpAddress::parse(text).get(ns.address);
     }
+    if (err != Errc::ok) return err;
     return add_nameserver(ns);
   }
   Status add_nameserver(const NameServer& ns) noexcept {
@@ -175,7 +156,7 @@ class ResolvConf {
     if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
     if (!valid_domain(domain)) return Errc::bad_name_text;
     SearchDomain d;
-    for (std::size_t i = 0; i < domain.size(); ++i) d.chars[i] = domain[i];
+    std::memcpy(d.chars, domain.data(), domain.size());
     d.size = static_cast<std::uint8_t>(domain.size());
     if (!search.push_back(d)) return Errc::capacity_exceeded;
     return {};
@@ -221,89 +202,107 @@ class ResolvConf {
     return label != 0;
   }
 
-  // Decimal digits only; saturates at 65535 so overflow cannot wrap.
-  static bool parse_count(std::string_view s, unsigned& out) noexcept {
-    if (s.empty()) return false;
-    unsigned v = 0;
-    for (char ch : s) {
-      if (ch < '0' || ch > '9') return false;
-      v = v * 10 + static_cast<unsigned>(ch - '0');
-      if (v > 65535) v = 65535;
-    }
-    out = v;
-    return true;
+  // Position of `word` in `table`, or n when absent.
+  template <std::size_t N>
+  static std::size_t index_of(const std::string_view (&table)[N], std::string_view word) noexcept {
+    std::size_t i = 0;
+    while (i < N && table[i] != word) ++i;
+    return i;
   }
 
   void note(std::uint32_t line, ConfProblem p) noexcept {
     if (!issues_.push_back(ConfIssue{line, p})) ++dropped_issues_;
   }
 
+  // One option word. The numeric ones are "NAME:DIGITS"; the flags take no value. A number too large
+  // to hold saturates at 65535 before the clamp, so overflow cannot wrap into range.
   void apply_option(std::string_view w, std::uint32_t line_no) noexcept {
-    // Literals as `sv`: their length is a constant, so no strlen call and no out_of_range path.
-    using namespace std::string_view_literals;
-    auto value_of = [&](std::string_view key, unsigned& out) {
-      if (w.size() < key.size() || std::string_view(w.data(), key.size()) != key) return false;
-      if (!parse_count(std::string_view(w.data() + key.size(), w.size() - key.size()), out)) {
-        note(line_no, ConfProblem::bad_number);
-        out = ~0u;
-      }
-      return true;
-    };
-    unsigned v = 0;
-    if (value_of("ndots:"sv, v)) {
-      if (v != ~0u) ndots = v > max_ndots ? max_ndots : v;
-    } else if (value_of("timeout:"sv, v)) {
-      if (v != ~0u) timeout = std::chrono::seconds(v == 0 ? 1 : v > max_timeout_s ? max_timeout_s : v);
-    } else if (value_of("attempts:"sv, v)) {
-      if (v != ~0u) attempts = v == 0 ? 1 : v > max_attempts ? max_attempts : v;
-    } else if (w == "rotate"sv) {
-      rotate = true;
-    } else if (w == "edns0"sv) {
-      edns0 = true;
-    } else if (w == "use-vc"sv || w == "usevc"sv) {
-      use_vc = true;
-    } else {
-      note(line_no, ConfProblem::unknown_option);
+    using namespace std::string_view_literals;  // constant lengths: no strlen calls
+    static constexpr std::string_view names[] = {"ndots"sv, "timeout"sv, "attempts"sv, "rotate"sv,
+                                                  "edns0"sv, "use-vc"sv,  "usevc"sv};
+    // Clamps of ndots, timeout (seconds) and attempts: glibc's, with 0 raised to 1 where 0 would
+    // mean "never" (see the top of this file).
+    static constexpr std::uint8_t low[] = {0, 1, 1}, high[] = {max_ndots, max_timeout_s, max_attempts};
+    constexpr std::size_t numeric = 3;
+    const std::size_t colon = w.find(':');
+    const bool has_value = colon != std::string_view::npos;
+    const std::size_t k = index_of(names, detail::slice(w, 0, colon));
+    if (k == std::size(names) || (k < numeric) != has_value) return note(line_no, ConfProblem::unknown_option);
+    if (k >= numeric) {
+      (k == 3 ? rotate : k == 4 ? edns0 : use_vc) = true;
+      return;
     }
+    std::string_view digits = detail::slice(w, colon + 1);
+    if (digits.empty()) return note(line_no, ConfProblem::bad_number);
+    unsigned v = 0;
+    for (char ch : digits) {
+      if (ch < '0' || ch > '9') return note(line_no, ConfProblem::bad_number);
+      v = v * 10 + static_cast<unsigned>(ch - '0');
+      if (v > 65535) v = 65535;
+    }
+    v = v < low[k] ? low[k] : v > high[k] ? high[k] : v;
+    if (k == 0) ndots = v;
+    else if (k == 1) timeout = std::chrono::seconds(v);
+    else attempts = v;
   }
 
-  void parse_line(std::string_view line, std::uint32_t line_no) noexcept {
-    if (line.size() > max_line) return note(line_no, ConfProblem::line_too_long);
-    if (line.find('\0') != std::string_view::npos) return note(line_no, ConfProblem::nul_byte);
+  // The one parse loop behind parse() and load(): `next(src)` yields the text's bytes, then EOF.
+  // A line longer than max_line, or with a NUL byte, is skipped whole and reported.
+  static ResolvConf read(int (*next)(void*) noexcept, void* src) noexcept {
+    ResolvConf c;
+    char buf[max_line];
+    std::size_t n = 0;
+    bool overlong = false;
+    std::uint32_t line_no = 0;
+    for (;;) {
+      const int ch = next(src);
+      if (ch != EOF && ch != '\n') {
+        if (n < max_line) buf[n++] = static_cast<char>(ch);
+        else overlong = true;  // the rest of this line is dropped, and so is the line
+        continue;
+      }
+      if (ch == EOF && n == 0 && !overlong) break;
+      ++line_no;
+      if (overlong) c.note(line_no, ConfProblem::line_too_long);
+      else if (std::memchr(buf, '\0', n)) c.note(line_no, ConfProblem::nul_byte);
+      else c.parse_line(std::string_view(buf, n), line_no);
+      n = 0;
+      overlong = false;
+      if (ch == EOF) break;
+    }
+    if (c.nameservers.empty()) {
+      (void)c.nameservers.push_back(NameServer{IpAddress::v4(127, 0, 0, 1), 53});
+      c.defaulted_ = true;
+    }
+    return c;
+  }
+
+  void parse_line(std::string_view rest, std::uint32_t line_no) noexcept {
     using namespace std::string_view_literals;  // constant lengths, as in apply_option()
-    std::string_view rest = line;
-    std::string_view key = next_word(rest);
+    static constexpr std::string_view keywords[] = {"options"sv, "nameserver"sv, "search"sv, "domain"sv};
+    const std::string_view key = next_word(rest);
     if (key.empty() || key[0] == '#' || key[0] == ';') return;
-    if (key == "options"sv) return apply_options(rest, line_no);
+    const std::size_t k = index_of(keywords, key);
+    if (k == 0) return apply_options(rest, line_no);
     std::string_view first = next_word(rest);
     if (first.empty()) return note(line_no, ConfProblem::missing_value);
-    if (key == "nameserver"sv) {
+    if (k == 1) {
       // glibc reads only the first word; anything after it is ignored.
       NameServer ns;
       if (IpAddress::parse(first).get(ns.address) != Errc::ok) return note(line_no, ConfProblem::bad_address);
       if (text_nameservers_ >= maxns) return note(line_no, ConfProblem::too_many_nameservers);
       ++text_nameservers_;
       if (!nameservers.push_back(ns)) note(line_no, ConfProblem::too_many_nameservers);
-    } else if (key == "search"sv || key == "domain"sv) {
+    } else if (k < std::size(keywords)) {  // search or domain
       search.clear();
       for (std::string_view d = first; !d.empty(); d = next_word(rest)) {
         Status s = add_search(d);
-        if (s.error() == Errc::capacity_exceeded) {
-          note(line_no, ConfProblem::too_many_domains);
-          break;
-        }
+        if (s.error() == Errc::capacity_exceeded) return note(line_no, ConfProblem::too_many_domains);
         if (!s.ok()) note(line_no, ConfProblem::bad_domain);
-        if (key == "domain"sv) break;  // glibc: domain takes one name
+        if (k == 3) break;  // glibc: domain takes one name
       }
     } else {
       note(line_no, ConfProblem::unknown_keyword);
-    }
-  }
-
-  void finish() noexcept {
-    if (nameservers.empty()) {
-      (void)nameservers.push_back(NameServer{IpAddress::v4(127, 0, 0, 1), 53});
-      defaulted_ = true;
     }
   }
 
