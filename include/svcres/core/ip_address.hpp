@@ -155,68 +155,46 @@ inline int hex_value(char c) noexcept {
   return -1;
 }
 
-// RFC 4291 §2.2. Groups are split around at most one "::"; a dotted quad may end the text.
+// RFC 4291 §2.2. Groups are written in order into 16 bytes; at the end the ones after the (at most
+// one) "::" are moved to the end and the gap zero-filled. A dotted quad may end the text.
 inline bool parse_v6_into(std::string_view s, std::uint8_t* out) noexcept {
-  std::uint16_t head[8] = {}, tail[8] = {};
-  int nhead = 0, ntail = 0;
-  bool seen_gap = false;
+  std::uint8_t bytes[16] = {};
+  std::size_t n = 0;  // bytes written
+  std::size_t gap = 16 + 1;  // where "::" stood (in bytes); none yet
   std::size_t i = 0;
   if (s.size() >= 2 && s[0] == ':' && s[1] == ':') {
-    seen_gap = true;
+    gap = 0;
     i = 2;
-  } else if (!s.empty() && s[0] == ':') {
-    return false;  // a single leading colon
-  }
-  std::uint8_t v4_tail[4];
-  bool has_v4 = false;
+  }  // a single leading colon fails below as an empty group
   while (i < s.size()) {
     std::size_t j = i;
-    while (j < s.size() && s[j] != ':' && s[j] != '.') ++j;
-    if (j < s.size() && s[j] == '.') {
-      // Dotted-quad tail: must be the rest of the string.
-      if (!parse_v4_into(slice(s, i), v4_tail)) return false;
-      has_v4 = true;
-      i = s.size();
-      break;
-    }
-    std::string_view group = slice(s, i, j - i);
-    if (group.empty() || group.size() > 4) return false;
     unsigned v = 0;
-    for (char c : group) {
-      int h = hex_value(c);
-      if (h < 0) return false;
-      v = v * 16 + static_cast<unsigned>(h);
-    }
-    if (nhead + ntail >= 8) return false;
-    (seen_gap ? tail[ntail++] : head[nhead++]) = static_cast<std::uint16_t>(v);
-    if (j == s.size()) {
-      i = j;
+    for (int h; j < s.size() && j - i < 4 && (h = hex_value(s[j])) >= 0; ++j) v = v * 16 + static_cast<unsigned>(h);
+    if (j < s.size() && s[j] == '.') {
+      // Dotted-quad tail: the last 32 bits, and the rest of the text.
+      if (n > 12 || !parse_v4_into(slice(s, i), bytes + n)) return false;
+      n += 4;
       break;
     }
-    // s[j] == ':'
-    if (j + 1 < s.size() && s[j + 1] == ':') {
-      if (seen_gap) return false;  // a second "::"
-      seen_gap = true;
-      i = j + 2;
-    } else {
-      if (j + 1 == s.size()) return false;  // a trailing single colon
-      i = j + 1;
+    if (j == i || n == 16) return false;  // an empty group (stray colon, bad digit) or a ninth group
+    bytes[n++] = static_cast<std::uint8_t>(v >> 8);
+    bytes[n++] = static_cast<std::uint8_t>(v);
+    if (j == s.size()) break;
+    if (s[j] != ':' || j + 1 == s.size()) return false;  // a bad digit, or a trailing single colon
+    i = j + 1;
+    if (s[i] == ':') {
+      if (gap <= 16) return false;  // a second "::"
+      gap = n;
+      ++i;
     }
   }
-  int groups = nhead + ntail + (has_v4 ? 2 : 0);
-  if (seen_gap ? groups > 7 : groups != 8) return false;
-  std::uint8_t bytes[16] = {};
-  for (int k = 0; k < nhead; ++k) {
-    bytes[2 * k] = static_cast<std::uint8_t>(head[k] >> 8);
-    bytes[2 * k + 1] = static_cast<std::uint8_t>(head[k]);
+  if (gap > 16) {
+    if (n != 16) return false;
+  } else {
+    if (n > 14) return false;  // "::" must stand for at least one group
+    std::memmove(bytes + 16 - (n - gap), bytes + gap, n - gap);
+    std::memset(bytes + gap, 0, 16 - n);
   }
-  int end = has_v4 ? 12 : 16;
-  for (int k = 0; k < ntail; ++k) {
-    int pos = end - 2 * (ntail - k);
-    bytes[pos] = static_cast<std::uint8_t>(tail[k] >> 8);
-    bytes[pos + 1] = static_cast<std::uint8_t>(tail[k]);
-  }
-  if (has_v4) std::memcpy(bytes + 12, v4_tail, 4);
   std::memcpy(out, bytes, 16);
   return true;
 }
@@ -236,16 +214,15 @@ inline std::size_t format_decimal(char* out, unsigned v) noexcept {
 
 inline Result<IpAddress> IpAddress::parse(std::string_view text) noexcept {
   if (text.empty()) return Errc::empty_address;
-  if (text.size() > 45 + 1 + 64) return text.find(':') != std::string_view::npos ? Errc::bad_ipv6 : Errc::bad_ipv4;
-  if (text.find(':') == std::string_view::npos) {
-    IpAddress ip;
-    if (!detail::parse_v4_into(text, ip.bytes_.data())) return Errc::bad_ipv4;
-    return ip;
-  }
-  if (text.find('%') != std::string_view::npos) return Errc::scoped_address;
   IpAddress ip;
-  ip.family_ = Family::v6;
-  if (!detail::parse_v6_into(text, ip.bytes_.data())) return Errc::bad_ipv6;
+  const bool v6 = text.find(':') != std::string_view::npos;
+  const Errc bad = v6 ? Errc::bad_ipv6 : Errc::bad_ipv4;
+  if (text.size() > 45 + 1 + 64) return bad;
+  if (v6) {
+    if (text.find('%') != std::string_view::npos) return Errc::scoped_address;
+    ip.family_ = Family::v6;
+  }
+  if (!(v6 ? detail::parse_v6_into : detail::parse_v4_into)(text, ip.bytes_.data())) return bad;
   return ip;
 }
 
@@ -253,57 +230,38 @@ inline AddressText IpAddress::to_text() const noexcept {
   AddressText t;
   char* out = t.chars.data();
   std::size_t n = 0;
-  auto put_v4 = [&](const std::uint8_t* b) {
+  const std::uint8_t* b = bytes_.data();
+  // IPv6 groups written in hex before the dotted quad (if any): 0 for IPv4, 6 for a mapped address
+  // (RFC 5952 §5: "::ffff:" then dotted quad), 8 for any other IPv6 address.
+  const int groups = is_v4() ? 0 : is_v4_mapped() ? 6 : 8;
+  auto group = [b](int k) { return static_cast<unsigned>(b[2 * k] << 8 | b[2 * k + 1]); };
+  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first on a tie.
+  int best = -1, best_len = 1;
+  for (int k = 0, run = 0; k < groups; ++k) {
+    run = group(k) == 0 ? run + 1 : 0;
+    if (run > best_len) {
+      best_len = run;
+      best = k - run + 1;
+    }
+  }
+  for (int k = 0; k < groups; ++k) {
+    if (k == best) {
+      out[n++] = ':';
+      out[n++] = ':';
+      k += best_len - 1;
+      continue;
+    }
+    if (k != 0 && k != best + best_len) out[n++] = ':';
+    const unsigned v = group(k);
+    int shift = 12;
+    while (shift > 0 && (v >> shift) == 0) shift -= 4;  // §4.1: no leading zeros
+    for (; shift >= 0; shift -= 4) out[n++] = "0123456789abcdef"[(v >> shift) & 0xf];
+  }
+  if (groups != 8) {
+    if (groups != 0) out[n++] = ':';
     for (int k = 0; k < 4; ++k) {
       if (k) out[n++] = '.';
-      n += detail::format_decimal(out + n, b[k]);
-    }
-  };
-  if (is_v4()) {
-    put_v4(bytes_.data());
-  } else if (is_v4_mapped()) {
-    // RFC 5952 §5
-    std::memcpy(out, "::ffff:", 7);
-    n = 7;
-    put_v4(bytes_.data() + 12);
-  } else {
-    std::uint16_t g[8];
-    for (int k = 0; k < 8; ++k) g[k] = static_cast<std::uint16_t>(bytes_[2 * k] << 8 | bytes_[2 * k + 1]);
-    // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first on a tie.
-    int best = -1, best_len = 1;
-    for (int k = 0; k < 8;) {
-      if (g[k] != 0) {
-        ++k;
-        continue;
-      }
-      int e = k;
-      while (e < 8 && g[e] == 0) ++e;
-      if (e - k > best_len) {
-        best = k;
-        best_len = e - k;
-      }
-      k = e;
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    bool after_gap = false;
-    for (int k = 0; k < 8; ++k) {
-      if (k == best) {
-        out[n++] = ':';
-        out[n++] = ':';
-        k += best_len - 1;
-        after_gap = true;
-        continue;
-      }
-      if (k && !after_gap) out[n++] = ':';
-      after_gap = false;
-      bool started = false;
-      for (int shift = 12; shift >= 0; shift -= 4) {
-        unsigned nib = (g[k] >> shift) & 0xf;
-        if (nib || started || shift == 0) {
-          out[n++] = hex[nib];
-          started = true;
-        }
-      }
+      n += detail::format_decimal(out + n, b[2 * groups + k]);
     }
   }
   out[n] = '\0';
