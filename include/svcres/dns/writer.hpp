@@ -270,16 +270,33 @@ struct QueryOptions {
 // A standard query (opcode 0) for one name and type, EDNS(0) per RFC 6891 §6.1 unless disabled.
 // The caller supplies the ID (random, RFC 5452 §9.2) and any 0x20 case pattern already applied to
 // `qname` (see randomize_case).
+// Written directly rather than through a Writer: a one-name message has nothing to compress, and
+// every resolver links this, so it is kept to a few stores. The bytes are the ones a Writer produces
+// (header, question, then OPT with the root owner, the payload as class and the DO bit in the TTL).
 inline Result<std::size_t> write_query(std::uint8_t* buf, std::size_t cap, std::uint16_t id, const Name& qname,
                                        Type type, const QueryOptions& opts = {}) noexcept {
-  Writer w(buf, cap);
-  Header h;
-  h.id = id;
-  h.rd = opts.recursion_desired;
-  w.set_header(h);
-  w.add_question(qname, type);
-  if (opts.edns_payload != 0) w.add_opt(opts.edns_payload, 0, 0, opts.dnssec_ok);
-  return w.finish();
+  const std::size_t name_size = qname.wire_size();
+  const bool edns = opts.edns_payload != 0;
+  const std::size_t size = header_size + name_size + 4 + (edns ? 11 : 0);
+  if (buf == nullptr || cap < size) return Errc::buffer_too_small;
+  std::memset(buf, 0, size);
+  detail::store_u16(buf, id);
+  buf[2] = opts.recursion_desired ? 0x01 : 0;  // RD; QR, opcode, AA, TC zero
+  buf[5] = 1;                                  // QDCOUNT
+  std::uint8_t* p = buf + header_size;
+  std::memcpy(p, qname.wire(), name_size);
+  p += name_size;
+  detail::store_u16(p, static_cast<std::uint16_t>(type));
+  detail::store_u16(p + 2, class_in);
+  if (edns) {
+    buf[11] = 1;  // ARCOUNT
+    // p[4]: root owner; then TYPE, CLASS = UDP payload size, TTL = extended RCODE, version, DO and
+    // zero flags (RFC 6891 §6.1.3), RDLENGTH 0.
+    detail::store_u16(p + 5, static_cast<std::uint16_t>(Type::OPT));
+    detail::store_u16(p + 7, opts.edns_payload);
+    p[11] = opts.dnssec_ok ? 0x80 : 0;
+  }
+  return size;
 }
 
 }  // namespace svcres::dns
