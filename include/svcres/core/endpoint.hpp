@@ -65,29 +65,34 @@ inline long parse_port(std::string_view s) noexcept {
   }
   return v <= 65535 ? v : -1;
 }
-}  // namespace detail
 
-inline Result<Endpoint> Endpoint::parse(std::string_view text) noexcept {
-  std::string_view host, port;
+// "a.b.c.d:port" or "[v6]:port"; when `bare_port` is non-zero also a bare address ("a.b.c.d", or
+// IPv6 with two or more colons and no brackets), which gets that port. One parser for
+// Endpoint::parse and ResolvConf::add_nameserver.
+inline Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t bare_port) noexcept {
+  std::string_view host = text, port;
+  const std::size_t colon = text.rfind(':');
   if (!text.empty() && text[0] == '[') {
-    std::size_t close = text.find(']');
+    const std::size_t close = text.find(']');
     if (close == std::string_view::npos) return Errc::bad_ipv6;
-    host = detail::slice(text, 1, close - 1);
+    host = slice(text, 1, close - 1);
     if (close + 1 >= text.size() || text[close + 1] != ':') return Errc::bad_port;
-    port = detail::slice(text, close + 2);
-  } else {
-    std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return Errc::bad_port;
-    host = detail::slice(text, 0, colon);
-    if (host.find(':') != std::string_view::npos) return Errc::bad_ipv6;  // IPv6 needs brackets
-    port = detail::slice(text, colon + 1);
+    port = slice(text, close + 2);
+  } else if (colon != std::string_view::npos && slice(text, 0, colon).find(':') == std::string_view::npos) {
+    host = slice(text, 0, colon);
+    port = slice(text, colon + 1);
+  } else if (bare_port == 0) {
+    return colon == std::string_view::npos ? Errc::bad_port : Errc::bad_ipv6;  // IPv6 needs brackets
   }
   Endpoint e;
   if (auto err = IpAddress::parse(host).get(e.address); err != Errc::ok) return err;
-  long p = detail::parse_port(port);
+  const long p = port.data() ? parse_port(port) : bare_port;
   if (p < 0) return Errc::bad_port;
   e.port = static_cast<std::uint16_t>(p);
   return e;
 }
+}  // namespace detail
+
+inline Result<Endpoint> Endpoint::parse(std::string_view text) noexcept { return detail::parse_endpoint(text, 0); }
 
 }  // namespace svcres

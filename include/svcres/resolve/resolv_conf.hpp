@@ -131,18 +131,9 @@ class ResolvConf {
 
   // Adds a server given as "a.b.c.d:port", "[v6]:port", or a bare address (port 53).
   Status add_nameserver(std::string_view text) noexcept {
-    NameServer ns;
-    const std::size_t colon = text.find(':');
-    Errc err;
-    if (!text.empty() && (text[0] == '[' || (colon != std::string_view::npos && colon == text.rfind(':')))) {
-      Endpoint e;
-      err = Endpoint::parse(text).get(e);
-      ns = NameServer{e.address, e.port};
-    } else {
-      err = IpAddress::parse(text).get(ns.address);
-    }
-    if (err != Errc::ok) return err;
-    return add_nameserver(ns);
+    Endpoint e;
+    if (Errc err = detail::parse_endpoint(text, 53).get(e); err != Errc::ok) return err;
+    return add_nameserver(NameServer{e.address, e.port});
   }
   Status add_nameserver(const NameServer& ns) noexcept {
     if (defaulted_) {  // an explicit server replaces glibc's implicit 127.0.0.1
