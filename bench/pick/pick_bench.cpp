@@ -1,4 +1,4 @@
-// ns per pick (snapshot + policy.pick + snapshot release) for every policy, on 1 and 2 threads, with
+// ns per pick (snapshot + policy.pick + endpoint copy + validation) for every policy, on 1 and 2 threads, with
 // and without a writer republishing every 100 us; baselines in the same run: a std::shared_mutex +
 // std::vector table and a mutex-guarded std::shared_ptr swap, both picking round robin like ours.
 // Prints a table and, last, the RESULT line. SVCRES_BENCH_MS sets each run's length (default 300).
@@ -110,15 +110,19 @@ Run measure(int threads, bool with_writer, Op op, Writer writer) {
   return Run{cpu_ns, threads * 1e9 / cpu_ns, secs * 1e9 * threads / picks};
 }
 
+// One whole pick as a caller makes it: view, pick, copy the endpoint, check the view was not
+// rewritten meanwhile (and pick again if it was).
 template <class TableT, class P>
 std::size_t pick_once(TableT& table, P& policy, Rng& rng) {
-  auto s = table.snapshot();
-  PickContext c(rng, TimePoint{});
-  c.key = rng();
-  c.has_key = true;
-  std::size_t i = policy.pick(s, c);
-  if (i == no_pick) return 0;
-  return i + s.endpoint(i).port;  // touch the endpoint, as a caller would
+  for (;;) {
+    auto s = table.snapshot();
+    PickContext c(rng, TimePoint{});
+    c.key = rng();
+    c.has_key = true;
+    std::size_t i = policy.pick(s, c);
+    const std::size_t r = i == no_pick ? 0 : i + s.endpoint(i).port;  // touch the endpoint
+    if (s.valid()) return r;
+  }
 }
 
 struct Row {

@@ -22,8 +22,9 @@
 // Refreshes bypass the resolver's cache (the service keeps its own TTL) but accept its serve-stale
 // answer when every server fails (RFC 8767).
 //
-// PICK: snapshot the table (lock-free), filter ejected endpoints (OutlierDetector, panic threshold),
-// let the policy choose, start a lease (in_flight + 1). No heap, no lock unless a refresh is due.
+// PICK: snapshot the table (lock-free, no writes), filter ejected endpoints (OutlierDetector, panic
+// threshold), let the policy choose, start a lease (in_flight + 1, which also checks that the set did
+// not change under the pick; if it did, pick again). No heap, no lock unless a refresh is due.
 //
 // CALL: see RetryPolicy (retry.hpp) for what is retried and the time limits. A retry never goes to
 // the endpoint that just failed when another is usable (PickContext::avoid), waits a fully jittered
@@ -401,35 +402,42 @@ class Service {
   Result<Lease> pick_impl(const PickOptions& po, bool retry) noexcept {
     const TimePoint now = clock_.now();
     maybe_refresh(now);
-    auto snap = table_.snapshot();
-    if (snap.empty()) {
-      const Errc e = last_error_.load(std::memory_order_relaxed);
-      return e == Errc::ok || e == Errc::table_busy ? Errc::no_endpoints : e;
-    }
-    PickContext ctx(detail::thread_rng(), now);
-    UsableSet<Capacity> usable;
-    (void)detector_.filter(snap, now, usable, ctx);
-    if constexpr (WithOptions) {
-      ctx.key = po.key;
-      ctx.has_key = po.has_key;
-    }
-    if (WithOptions && po.avoid && po.avoid_count > 0) {
-      const Endpoint& last = po.avoid[po.avoid_count - 1];
-      for (std::size_t i = 0; i < snap.size(); ++i) {
-        if (snap.endpoint(i).same_identity(last)) {
-          ctx.avoid = i;
-          break;
-        }
+    for (;;) {
+      auto snap = table_.snapshot();
+      if (snap.empty()) {
+        if (!snap.valid()) continue;
+        const Errc e = last_error_.load(std::memory_order_relaxed);
+        return e == Errc::ok || e == Errc::table_busy ? Errc::no_endpoints : e;
       }
-      if (po.avoid_count > 1) narrow(snap, po, ctx, usable);
+      PickContext ctx(detail::thread_rng(), now);
+      UsableSet<Capacity> usable;
+      (void)detector_.filter(snap, now, usable, ctx);
+      if constexpr (WithOptions) {
+        ctx.key = po.key;
+        ctx.has_key = po.has_key;
+      }
+      if (WithOptions && po.avoid && po.avoid_count > 0) {
+        const Endpoint& last = po.avoid[po.avoid_count - 1];
+        for (std::size_t i = 0; i < snap.size(); ++i) {
+          if (snap.endpoint(i).same_identity(last)) {
+            ctx.avoid = i;
+            break;
+          }
+        }
+        if (po.avoid_count > 1) narrow(snap, po, ctx, usable);
+      }
+      const std::size_t i = policy_.pick(snap, ctx);
+      if (i == no_pick || i >= snap.size()) {
+        if (!snap.valid()) continue;  // decided on a set rewritten under the pick
+        return Errc::no_healthy_endpoint;
+      }
+      const Endpoint ep = snap.endpoint(i);
+      const SlotRef ref = snap.start(i);  // validates everything read above
+      if (!ref.valid()) continue;         // the set changed under this pick: pick again
+      metrics_.requests.add();
+      budget_.request_started();
+      return Lease(this, ep, ref, now, retry);
     }
-    const std::size_t i = policy_.pick(snap, ctx);
-    if (i == no_pick || i >= snap.size()) return Errc::no_healthy_endpoint;
-    const SlotRef ref = snap.start(i);
-    const Endpoint ep = snap.endpoint(i);
-    metrics_.requests.add();
-    budget_.request_started();
-    return Lease(this, ep, ref, now, retry);
   }
 
   // Takes the earlier avoided hosts out of the usable mask, unless that leaves nothing usable
@@ -487,7 +495,7 @@ class Service {
       const Status s = table_.publish(ans.endpoints.data(), n);
       if (!s.ok()) {
         result = s.error();
-        next = std::chrono::milliseconds(10);  // table_busy: readers pin old sets; try again soon
+        next = std::chrono::milliseconds(10);  // table_busy: leases hold the spare slots; try again soon
       } else {
         metrics_.endpoints_known.set(static_cast<std::int64_t>(n));
         result = ans.error;

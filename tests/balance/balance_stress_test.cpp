@@ -52,14 +52,17 @@ void run_policy(Table& table, P& policy, std::atomic<bool>& stop, std::uint64_t 
       UsableSet<kCap> usable;
       od.filter(snap, now, usable, ctx);
       std::size_t i = policy.pick(snap, ctx);
+      if (snap.ejected_counter().load(std::memory_order_relaxed) < 0) bad.fetch_add(1);
+      // A pick made from a view that a publish rewrote meanwhile is thrown away, as Service does.
+      if (!snap.valid()) continue;
       if (i == no_pick) {
         if (snap.size() != 0) bad.fetch_add(1);
         continue;
       }
       if (i >= snap.size() || !ctx.healthy(i)) bad.fetch_add(1);
-      if (snap.ejected_counter().load(std::memory_order_relaxed) < 0) bad.fetch_add(1);
-      ref = snap.start(i);
       port = snap.endpoint(i).port;
+      ref = snap.start(i);
+      if (!ref.valid()) continue;  // went stale between the check and the start
     }
     picks.fetch_add(1, std::memory_order_relaxed);
     // Odd ports fail; latency grows with the port so EWMA has something to rank.

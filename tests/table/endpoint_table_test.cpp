@@ -138,20 +138,41 @@ TEST_CASE("an identity that returns before its slot is reclaimed gets its stats 
   CHECK(s.stats(0).times_ejected.load() == 2);
 }
 
-TEST_CASE("publish fails with table_busy when readers pin every spare buffer", "[table]") {
+TEST_CASE("a view stays whole through one publish, reports itself stale at the second", "[table]") {
   EndpointTable<2> t;
-  Endpoint a[1] = {ep(1, 80)};
-  std::vector<decltype(t.snapshot())> pins;
-  // Buffer 0 (empty, current) is pinned; three publishes fill and pin the other three buffers.
-  pins.push_back(t.snapshot());
-  for (int k = 0; k < 3; ++k) {
-    REQUIRE(t.publish(a, 1).ok());
-    pins.push_back(t.snapshot());
-  }
-  CHECK(t.publish(a, 1).error() == Errc::table_busy);
-  pins.erase(pins.begin());  // unpin the oldest
-  CHECK(t.publish(a, 1).ok());
-  CHECK(t.snapshot().version() == 4);
+  Endpoint a[1] = {ep(1, 80)}, b[1] = {ep(2, 80)}, c[1] = {ep(3, 80)};
+  REQUIRE(t.publish(a, 1).ok());
+  auto view = t.snapshot();
+  CHECK(view.valid());
+  REQUIRE(t.publish(b, 1).ok());
+  CHECK(view.valid());  // its buffer is not the one rewritten
+  CHECK(view.endpoint(0) == a[0]);
+  REQUIRE(t.publish(c, 1).ok());  // rewrites the view's buffer: the writer never waits for views
+  CHECK_FALSE(view.valid());
+  // A stale view starts no lease and leaves every count as it was.
+  CHECK_FALSE(view.start(0).valid());
+  auto now = t.snapshot();
+  CHECK(now.valid());
+  CHECK(now.endpoint(0) == c[0]);
+  CHECK(now.stats(0).in_flight.load() == 0);
+  CHECK(now.version() == 3);
+}
+
+TEST_CASE("a failed publish leaves the current set and the views of it alone", "[table]") {
+  EndpointTable<1> t;  // 2 slots
+  Endpoint a[1] = {ep(1, 80)}, b[1] = {ep(2, 80)}, c[1] = {ep(3, 80)};
+  REQUIRE(t.publish(a, 1).ok());
+  const SlotRef la = t.snapshot().start(0);
+  REQUIRE(t.publish(b, 1).ok());
+  const SlotRef lb = t.snapshot().start(0);
+  auto view = t.snapshot();
+  CHECK(t.publish(c, 1).error() == Errc::table_busy);  // both slots have unfinished leases
+  CHECK(view.valid());                                  // the current buffer was not touched
+  CHECK(t.snapshot().endpoint(0) == b[0]);
+  t.finish(la);
+  REQUIRE(t.publish(c, 1).ok());  // a's slot is free now
+  CHECK(t.snapshot().endpoint(0) == c[0]);
+  t.finish(lb);
 }
 
 TEST_CASE("a generation change is visible through refs", "[table]") {

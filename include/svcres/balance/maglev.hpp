@@ -1,11 +1,13 @@
 #pragma once
 // Maglev consistent hashing (Eisenbud et al., NSDI 2016), split in two:
 //   MaglevIndex<M>  the lookup table, an EndpointTable Index: rebuilt by the table's writer inside
-//                   publish() on a buffer no reader sees, so the pick path never builds anything.
+//                   publish() on the buffer that is not current, so the pick path never builds
+//                   anything. Its cells are relaxed atomics: a reader of a stale view may read
+//                   them during a rebuild (the table's validation discards what it saw).
 //   Maglev          the policy: entry = table[hash(key) mod M]; ctx.key when has_key, else random.
 //
 //   using Table = svcres::EndpointTable<64, svcres::MaglevIndex<>>;
-//   auto table = std::make_unique<Table>();   // 4 x 128 KiB of lookup tables: not for the stack
+//   auto table = std::make_unique<Table>();   // 2 x 128 KiB of lookup tables: not for the stack
 //
 // M must be prime (static_assert). Balance: each entry gets floor(M/N) or ceil(M/N) table cells, so
 // max/mean <= 1 + N/M; keep M >= 100 x N for 1 % (65537 serves up to 655 endpoints). Removing one of N
@@ -16,6 +18,7 @@
 // Sets larger than MaxHosts (the writer's scratch size) or than 65535 leave the index empty and the
 // policy falls back to hashing the key over the allowed entries (consistent only per fixed set).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -52,10 +55,12 @@ class MaglevIndex {
   static constexpr std::uint16_t kEmpty = 0xFFFF;
 
   // Writer side (EndpointTable::publish). O(M log M) expected; about 1 ms for M = 65537.
+  // Relaxed everywhere: the table's buffer sequence orders these stores for readers (see
+  // endpoint_table.hpp); the writer reads back only its own stores.
   void rebuild(const Endpoint* eps, std::size_t n) noexcept {
-    n_ = 0;
+    n_.store(0, std::memory_order_relaxed);
     if (n == 0 || n > MaxHosts) return;
-    for (std::size_t c = 0; c < M; ++c) cells_[c] = kEmpty;
+    for (std::size_t c = 0; c < M; ++c) cells_[c].store(kEmpty, std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t h = eps[i].identity_hash();
       pos_[i] = static_cast<std::uint32_t>(detail::mix64(h ^ 0x6d61676c65763031ull) % M);      // offset
@@ -67,11 +72,11 @@ class MaglevIndex {
     for (;;) {
       for (std::size_t i = 0; i < n; ++i) {
         std::uint32_t c = pos_[i];
-        while (cells_[c] != kEmpty) c = static_cast<std::uint32_t>((c + skip_[i]) % M);
-        cells_[c] = static_cast<std::uint16_t>(i);
+        while (cells_[c].load(std::memory_order_relaxed) != kEmpty) c = static_cast<std::uint32_t>((c + skip_[i]) % M);
+        cells_[c].store(static_cast<std::uint16_t>(i), std::memory_order_relaxed);
         pos_[i] = static_cast<std::uint32_t>((c + skip_[i]) % M);
         if (++filled == M) {
-          n_ = n;
+          n_.store(n, std::memory_order_relaxed);
           return;
         }
       }
@@ -79,16 +84,16 @@ class MaglevIndex {
   }
 
   // Entries of the set the table was built for; 0 when it could not be built.
-  std::size_t hosts() const noexcept { return n_; }
-  std::uint16_t cell(std::size_t c) const noexcept { return cells_[c]; }
+  std::size_t hosts() const noexcept { return n_.load(std::memory_order_relaxed); }
+  std::uint16_t cell(std::size_t c) const noexcept { return cells_[c].load(std::memory_order_relaxed); }
   // Cell for a key: a multiply-shift instead of a 64-bit modulo on the pick path.
   static std::size_t cell_of(std::uint64_t key) noexcept {
     return static_cast<std::size_t>((detail::mix64(key) >> 32) * M >> 32);
   }
 
  private:
-  std::size_t n_ = 0;
-  std::uint16_t cells_[M] = {};
+  std::atomic<std::size_t> n_{0};
+  std::atomic<std::uint16_t> cells_[M] = {};
   std::uint32_t pos_[MaxHosts] = {};  // writer scratch
   std::uint32_t skip_[MaxHosts] = {};
 };
@@ -119,7 +124,7 @@ class Maglev {
         std::size_t cell = Index::cell_of(key);
         for (std::size_t p = 0; p < kProbes; ++p) {
           std::size_t i = ix.cell(cell);
-          if (c.allowed(i)) return i;
+          if (i < n && c.allowed(i)) return i;  // i >= n only in a stale view caught mid-rebuild
           if (++cell == Index::table_size) cell = 0;
         }
       }

@@ -96,12 +96,18 @@ class OutlierDetector {
       auto snap = table.snapshot();
       bool in_set = false;
       std::size_t others = 0;
-      for (std::size_t i = 0; i < snap.size(); ++i) {
-        if (snap.ref(i).slot == ref.slot) {
-          in_set = true;
-        } else if (!ejected(snap.stats(i), now_ns, snap.ejected_counter())) {
-          ++others;
+      for (;;) {
+        for (std::size_t i = 0; i < snap.size(); ++i) {
+          if (snap.ref(i).slot == ref.slot) {
+            in_set = true;
+          } else if (!ejected(snap.stats(i), now_ns, snap.ejected_counter())) {
+            ++others;
+          }
         }
+        if (snap.valid()) break;
+        snap = table.snapshot();  // a publish rewrote the set under the scan: count again
+        in_set = false;
+        others = 0;
       }
       if (!in_set || others == 0) return false;  // gone already, or the last usable endpoint
       const std::uint32_t times = st.times_ejected.fetch_add(1, std::memory_order_relaxed) + 1;

@@ -5,8 +5,10 @@
 //     template <class Snapshot> std::size_t pick(const Snapshot& snap, svcres::PickContext& ctx);
 // returning an index below snap.size() for which ctx.allowed() (or, failing that, ctx.healthy())
 // holds, or svcres::no_pick. Snapshot is EndpointTable<...>::Snapshot: size(), endpoint(i),
-// stats(i), index(). pick() runs on many threads at once, so state it keeps must be atomic, and
-// it must neither allocate nor block.
+// rank(i), stats(i), index(). pick() runs on many threads at once, so state it keeps must be
+// atomic, and it must neither allocate nor block. The snapshot may be rewritten during the pick
+// (its caller then discards the result): never index anything with a value read from it without
+// checking it against size().
 //
 //   static_assert(svcres::is_policy_v<MyPolicy, Table::Snapshot>, "...");  // trait, C++17
 //   svcres::require_policy<MyPolicy, Table::Snapshot>();  // the library's one-sentence error

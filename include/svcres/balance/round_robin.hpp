@@ -1,6 +1,6 @@
 #pragma once
 // RoundRobin: entries in turn, skipping those the context does not allow.
-// Each reader thread rotates on its own counter (one per table reader shard, each on its own cache
+// Each reader thread rotates on its own counter (one per thread shard, each on its own cache
 // line), the way Envoy gives every worker its own balancer: no cache line is written by two threads,
 // so picks scale with threads. Every thread's sequence is exact round robin; across threads the load
 // is equal in the long run but two threads may hit the same entry at the same moment. Counters are
@@ -18,6 +18,32 @@
 #include "svcres/table/endpoint_table.hpp"
 
 namespace svcres {
+
+namespace detail {
+// Per-thread counter shards: kReaderShards exclusive ones, each owned by one thread, plus one shared
+// overflow shard (index kReaderShards) for threads beyond that.
+inline constexpr std::size_t kReaderShards = 16;
+
+// The first kReaderShards threads that ever pick round robin each own one shard for the rest of the
+// process; later threads share the overflow shard. Ownership is never handed back: a thread-exit
+// hook would need thread_local with a destructor, and registering one can allocate inside the C
+// library on the first pick of every thread. Saturating, so ids never wrap.
+inline std::size_t claim_shard() noexcept {
+  static std::atomic<std::uint32_t> next{0};
+  // Relaxed: hands out distinct numbers; nothing else is published through it.
+  std::uint32_t k = next.load(std::memory_order_relaxed);
+  while (k < kReaderShards) {
+    if (next.compare_exchange_weak(k, k + 1, std::memory_order_relaxed, std::memory_order_relaxed)) return k;
+  }
+  return kReaderShards;
+}
+
+// This thread's shard: exclusive (0..15) or the overflow shard (16). Trivially destructible.
+inline std::size_t this_thread_shard() noexcept {
+  thread_local const std::size_t mine = claim_shard();
+  return mine;
+}
+}  // namespace detail
 
 class RoundRobin {
  public:
@@ -56,7 +82,7 @@ class RoundRobin {
   struct alignas(kCacheLine) Turn {
     std::atomic<std::uint32_t> next{0};
   };
-  Turn turns_[detail::kReaderShards + 1];  // one per table reader shard, overflow included
+  Turn turns_[detail::kReaderShards + 1];  // one per thread shard, overflow included
 };
 
 }  // namespace svcres

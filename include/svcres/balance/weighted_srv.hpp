@@ -44,7 +44,7 @@ class WeightedSrv {
     std::uint32_t zeros = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!c.allowed(i)) continue;
-      const Endpoint& e = s.endpoint(i);
+      const auto e = s.rank(i);
       if (e.priority > best) continue;
       if (e.priority < best) {
         best = e.priority;
@@ -67,14 +67,15 @@ class WeightedSrv {
     if (take_zero) {
       std::uint32_t k = c.rng.below(zeros);
       for (std::size_t i = 0; i < n; ++i)
-        if (c.allowed(i) && s.endpoint(i).priority == best && s.endpoint(i).weight == 0 && k-- == 0) return i;
+        if (c.allowed(i) && s.rank(i).priority == best && s.rank(i).weight == 0 && k-- == 0) return i;
       return no_pick;
     }
     std::uint64_t r = 1 + c.rng.below(static_cast<std::uint32_t>(sum));  // [1, S]
     std::uint64_t running = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!c.allowed(i) || s.endpoint(i).priority != best) continue;
-      running += s.endpoint(i).weight;
+      const auto e = s.rank(i);
+      if (!c.allowed(i) || e.priority != best) continue;
+      running += e.weight;
       if (running >= r) return i;
     }
     return no_pick;  // unreachable: running reaches sum >= r

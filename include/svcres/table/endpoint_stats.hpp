@@ -41,15 +41,19 @@ struct alignas(kCacheLine) EndpointStats {
   std::atomic<std::uint32_t> times_ejected{0};
   std::atomic<std::uint32_t> generation{0};  // bumped each time the slot is given to a new identity
 
-  // Called by the table's writer only, when no reader can reach the slot (see EndpointTable).
-  void reset(std::uint32_t new_generation) noexcept {
-    in_flight.store(0, std::memory_order_relaxed);
+  // Called by the table's writer only, when the slot is given to a new identity. Returns true when
+  // the slot was under ejection (the table keeps a count of those). in_flight is left alone: it is
+  // zero, apart from a stale start() between its increment and its undo (see EndpointTable), and
+  // storing zero under that would make the undo wrap around.
+  bool reset(std::uint32_t new_generation) noexcept {
     consecutive_failures.store(0, std::memory_order_relaxed);
     ewma_ns.store(0, std::memory_order_relaxed);
     ewma_updated_ns.store(0, std::memory_order_relaxed);
-    ejected_until_ns.store(0, std::memory_order_relaxed);
     times_ejected.store(0, std::memory_order_relaxed);
     generation.store(new_generation, std::memory_order_relaxed);
+    // Exchange, not store: a reader of a stale view may be lifting an expired ejection (a CAS to 0)
+    // at this moment; exactly one of the two sees the old deadline and drops the table's count.
+    return ejected_until_ns.exchange(0, std::memory_order_relaxed) != 0;
   }
 };
 

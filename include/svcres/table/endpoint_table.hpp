@@ -4,63 +4,68 @@
 //
 // API
 //   Status publish(const Endpoint* eps, std::size_t n)   writer: make eps[0..n) the current set
-//   Snapshot snapshot() const                           reader: pin the current set (RAII)
-//     snap.size(), snap.endpoint(i), snap.stats(i)      read the pinned set and its live stats
-//     SlotRef ref = snap.start(i)                       begin a lease on entry i (in_flight + 1)
-//     snap.index()                                      the Index built for this set (e.g. Maglev)
-//   EndpointStats* stats(SlotRef)                       the slot of a started lease (after unpinning)
+//   Snapshot snapshot() const                           reader: a view of the current set
+//     snap.size(), snap.endpoint(i), snap.stats(i)      read the set and its live stats
+//     snap.rank(i)                                      entry i's SRV priority and weight only
+//     snap.index(), snap.version(), snap.ref(i)         the set's Index (e.g. Maglev), its publish
+//                                                       count, entry i's slot
+//     bool snap.valid()                                 every read so far saw one published set
+//     SlotRef ref = snap.start(i)                       begin a lease on entry i (in_flight + 1); an
+//                                                       invalid ref if the view went stale: pick again
+//   EndpointStats* stats(SlotRef)                       the slot of a started lease
 //   void finish(SlotRef)                                end the lease (in_flight - 1); ref is dead after
 //
 // CONCURRENCY CONTRACT
 // - publish() is called by one thread at a time (the refresher); the caller serialises writers.
 //   snapshot(), stats(), finish() and everything on a Snapshot may be called from any thread.
-// - A Snapshot may be moved and released on another thread (that path costs one atomic RMW more).
-// - Readers never wait for the writer and never take a lock. snapshot() is lock-free: it retries
-//   only when a publish switched the current set between its two loads, which a reader can see at
-//   most once per publish. The writer never waits for readers either: when every spare buffer is
-//   still pinned, or no slot can be reclaimed yet, publish() returns Errc::table_busy and changes
-//   nothing; the caller retries at its next refresh.
-// - A Snapshot sees exactly one published set, complete, for as long as it lives: set buffers are
-//   immutable while pinned. Pin briefly (pick, start, copy the endpoint), then let it go: a pinned
-//   buffer cannot be reused, and K pinned buffers make publish() fail.
+// - Readers write nothing to read: no pin, no lock, no read-modify-write. snapshot() is two acquire
+//   loads, every read through it is a relaxed atomic load, valid() is an acquire fence and one
+//   load (on x86 all of these are plain loads). Readers are lock-free: snapshot() retries, and a
+//   view goes stale, only when publish() rewrote the buffer under it, which takes two publishes.
+// - The writer never waits for readers and never fails because of them: publish() returns
+//   Errc::table_busy only when unfinished leases hold every slot it could give to a new identity
+//   (nothing changed; the caller retries at its next refresh).
+// - A Snapshot views one of two set buffers. publish() rewrites the buffer that is not current and
+//   then makes it current, so a view stays whole through one publish and goes stale at the next
+//   (its buffer is rewritten). Reads from a stale view return values of either set, never
+//   undefined behaviour; a decision taken from a view (a pick) holds only if valid() is still true
+//   after it, and start() checks that itself. Hold views briefly (pick, start, copy the endpoint).
 // - Identity (address + port) maps to a stable slot holding EndpointStats. Republishing a set that
 //   still contains an identity keeps its slot and statistics. A slot is given to a new identity only
-//   when (a) no set buffer that any reader could still pin refers to it and (b) its in_flight count
-//   is zero, i.e. every lease started on it has finished. So a finish() or a stats update can never
-//   land on an endpoint that replaced the old one; SlotRef::generation lets stats() check this too.
+//   when (a) neither buffer refers to it and (b) its in_flight count is zero, i.e. every lease
+//   started on it has finished. So a finish() or a stats update can never land on an endpoint that
+//   replaced the old one; SlotRef::generation lets stats() check this too.
 // - A lease that is never finished keeps its slot retired forever (a leak of one slot, never a
 //   misattribution). The table has 2 x Capacity slots so that a full set can be republished with
-//   entirely new identities while the previous set is still pinned.
+//   entirely new identities while the previous set is current.
 //
-// RECLAMATION
-// K = 4 buffers, with reader counts in 17 shards of one cache line each. Each of the first 16
-// threads that take a snapshot owns a shard for good (see detail::claim_shard); any further thread
-// shares the 17th. In its own shard a thread changes its count with a plain
-// atomic load + store (no read-modify-write: nobody else writes that word), and a Snapshot released
-// on another thread than the one that took it adds to the shard's separate `remote` count instead;
-// the buffer's pin count in a shard is readers - remote (mod 2^32). In the shared overflow shard all
-// changes are read-modify-writes. So on the common path a pick costs one full barrier (the seq_cst
-// store) and touches only its own cache line: readers on different threads never contend.
-// Reader: load current index, raise its count for that buffer, load the current index again; if it
-// changed, lower the count and retry. The writer fills a buffer that is not current and whose counts
-// (every shard) read zero, stores it as current, and on the next publish reclaims every non-current
-// buffer whose counts read zero. The two "store then load" pairs form the Dekker pattern, so those
-// operations are seq_cst: on x86 and ARMv8 alike that is what makes "writer saw zero" imply "the
-// reader's re-check sees the new index". The writer reads `readers` before `remote`; remote only
-// grows, so a race can only make the difference larger (a buffer kept a little longer), never
-// smaller than the number of live pins. Everything else is acquire/release or relaxed, as commented.
+// HOW (and every memory order)
+// Each buffer is a sequence lock whose data are std::atomic words only (Boehm, "Can seqlocks get
+// along with programming language memory models?", 2012): the writer stores seq odd, issues a
+// fence, stores the data relaxed, stores seq even with release, then current_ with release. A
+// reader loads current_ and seq with acquire, the data relaxed, then valid() issues an acquire fence
+// and reloads seq: if any data load saw a store of a later rewrite, the fence pairs with the
+// writer's fence and the reload sees seq changed. No x86-only trick: every shared word is atomic,
+// so it is correct on ARM (Graviton) and race-free under TSan.
+// Leases use one Dekker pairing. start(): in_flight.fetch_add (seq_cst), then reload seq
+// (seq_cst); on a change, undo and fail. publish(): store seq odd, seq_cst fence, then read the
+// in_flight of any slot it wants to reuse. One of the two sees the other: either start() sees the
+// buffer changed, or publish() sees in_flight > 0 and keeps the slot. The slot's reset never stores
+// in_flight (a stale start() may be between its increment and its undo).
 //
 // MEMORY: everything lives inside the object (no allocation, ever): about
-// 4 x Capacity x sizeof(Entry) + 2 x Capacity x 128 bytes + 4 x sizeof(Index). With a Maglev index
-// that is ~0.5 MiB, so create large tables with static storage or make_unique, not on the stack.
+// 2 x Capacity x 32 bytes + 2 x Capacity x 128 bytes + 2 x sizeof(Index). With a Maglev index that
+// is ~260 KiB, so create large tables with static storage or make_unique, not on the stack.
 //
 // Index: a type with `void rebuild(const Endpoint* eps, std::size_t n) noexcept`, default
-// constructible, run by the writer on a buffer no reader can see (so pick paths never build
-// anything). NoIndex does nothing.
+// constructible, run by the writer inside publish(). Readers of a stale view may read it while it
+// is rebuilt, so every member a reader reads must be a std::atomic (relaxed is enough: the buffer's
+// sequence orders it). NoIndex does nothing.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "svcres/core/endpoint.hpp"
@@ -69,38 +74,18 @@
 
 namespace svcres {
 
+// An entry's RFC 2782 priority and weight (what weighted policies read for every entry).
+struct SrvRank {
+  std::uint16_t priority;
+  std::uint16_t weight;
+};
+
 // Names the slot a lease was started on, and which identity owned it then.
 struct SlotRef {
   std::uint32_t slot = ~std::uint32_t{0};
   std::uint32_t generation = 0;
   bool valid() const noexcept { return slot != ~std::uint32_t{0}; }
 };
-
-namespace detail {
-// Reader shards: kReaderShards exclusive ones, each owned by one thread at a time, plus one shared
-// overflow shard (index kReaderShards) for threads beyond that.
-inline constexpr std::size_t kReaderShards = 16;
-
-// The first kReaderShards threads that ever take a snapshot (of any table) each own one shard for
-// the rest of the process; later threads share the overflow shard. Ownership is never handed back:
-// a thread-exit hook would need thread_local with a destructor, and registering one can allocate
-// inside the C library on the first pick of every thread. Saturating, so ids never wrap.
-inline std::size_t claim_shard() noexcept {
-  static std::atomic<std::uint32_t> next{0};
-  // Relaxed: hands out distinct numbers; nothing else is published through it.
-  std::uint32_t k = next.load(std::memory_order_relaxed);
-  while (k < kReaderShards) {
-    if (next.compare_exchange_weak(k, k + 1, std::memory_order_relaxed, std::memory_order_relaxed)) return k;
-  }
-  return kReaderShards;
-}
-
-// This thread's shard: exclusive (0..15) or the overflow shard (16). Trivially destructible.
-inline std::size_t this_thread_shard() noexcept {
-  thread_local const std::size_t mine = claim_shard();
-  return mine;
-}
-}  // namespace detail
 
 struct NoIndex {
   void rebuild(const Endpoint*, std::size_t) noexcept {}
@@ -121,126 +106,151 @@ class EndpointTable {
                 "`void rebuild(const svcres::Endpoint* eps, std::size_t n) noexcept`.");
 
  public:
-  static constexpr std::size_t kBuffers = 4;
+  static constexpr std::size_t kBuffers = 2;
   static constexpr std::size_t kSlots = 2 * Capacity;
-  static constexpr std::size_t kReaderShards = detail::kReaderShards;
   static constexpr std::size_t capacity() noexcept { return Capacity; }
   using index_type = Index;
 
  private:
+  // One published entry, as atomic words (see HOW): the address's 16 bytes, then family, port,
+  // priority and weight packed in one word, then the slot.
   struct Entry {
-    Endpoint endpoint;
-    std::uint32_t slot = 0;
+    std::atomic<std::uint64_t> address[2] = {};
+    std::atomic<std::uint64_t> meta{0};
+    std::atomic<std::uint32_t> slot{0};
+
+    void store(const Endpoint& e, std::uint32_t s) noexcept {
+      std::uint64_t w[2] = {0, 0};
+      std::memcpy(w, e.address.bytes(), e.address.size());
+      // Relaxed: ordered by the buffer's sequence (see HOW).
+      address[0].store(w[0], std::memory_order_relaxed);
+      address[1].store(w[1], std::memory_order_relaxed);
+      meta.store(static_cast<std::uint64_t>(e.address.family()) | std::uint64_t{e.port} << 8 |
+                     std::uint64_t{e.priority} << 24 | std::uint64_t{e.weight} << 40,
+                 std::memory_order_relaxed);
+      slot.store(s, std::memory_order_relaxed);
+    }
+    Endpoint load() const noexcept {
+      // Relaxed: validated by the caller through the buffer's sequence.
+      const std::uint64_t w[2] = {address[0].load(std::memory_order_relaxed), address[1].load(std::memory_order_relaxed)};
+      const std::uint64_t m = meta.load(std::memory_order_relaxed);
+      std::uint8_t raw[16];
+      std::memcpy(raw, w, 16);
+      Endpoint e;
+      e.address = (m & 0xFF) == static_cast<std::uint8_t>(IpAddress::Family::v6) ? IpAddress::from_v6_bytes(raw)
+                                                                                  : IpAddress::from_v4_bytes(raw);
+      e.port = static_cast<std::uint16_t>(m >> 8);
+      e.priority = static_cast<std::uint16_t>(m >> 24);
+      e.weight = static_cast<std::uint16_t>(m >> 40);
+      return e;
+    }
   };
   struct Buffer {
-    std::size_t size = 0;
-    std::uint64_t version = 0;  // publish count that produced it; 0 = never published
+    std::atomic<std::uint64_t> seq{0};      // odd while publish() rewrites the buffer
+    std::atomic<std::uint32_t> size{0};
+    std::atomic<std::uint64_t> version{0};  // publish count that produced it; 0 = never published
     Entry entries[Capacity];
     Index index;
   };
-  // One shard: its counts for every buffer, alone on its cache line (see RECLAMATION).
-  struct alignas(kCacheLine) PinShard {
-    std::atomic<std::uint32_t> readers[kBuffers] = {};  // owner's pins (RMW in the overflow shard)
-    std::atomic<std::uint32_t> remote[kBuffers] = {};   // releases by threads other than the owner
-  };
-  static_assert(sizeof(PinShard) == kCacheLine, "Each reader shard must own exactly one cache line.");
-  static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "Reader counts must be lock-free atomics.");
 
  public:
   class Snapshot {
    public:
-    Snapshot(const Snapshot&) = delete;
-    Snapshot& operator=(const Snapshot&) = delete;
-    Snapshot(Snapshot&& o) noexcept : table_(o.table_), buf_(o.buf_), shard_(o.shard_) { o.table_ = nullptr; }
-    Snapshot& operator=(Snapshot&& o) noexcept {
-      if (this != &o) {
-        unpin();
-        table_ = o.table_;
-        buf_ = o.buf_;
-        shard_ = o.shard_;
-        o.table_ = nullptr;
-      }
-      return *this;
-    }
-    ~Snapshot() { unpin(); }
-
     static constexpr std::size_t capacity() noexcept { return Capacity; }
-    std::size_t size() const noexcept { return b().size; }
-    bool empty() const noexcept { return b().size == 0; }
-    // Publish count of this set (1 for the first publish); two snapshots with equal versions hold
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    // Publish count of this set (1 for the first publish); two valid views with equal versions hold
     // the same set.
-    std::uint64_t version() const noexcept { return b().version; }
-    const Endpoint& endpoint(std::size_t i) const noexcept { return b().entries[i].endpoint; }
-    // Live statistics of entry i's slot. Shared with every other reader; atomics only.
-    EndpointStats& stats(std::size_t i) const noexcept { return table_->slots_[b().entries[i].slot]; }
-    SlotRef ref(std::size_t i) const noexcept {
-      std::uint32_t s = b().entries[i].slot;
-      // Relaxed: the generation of a slot in a pinned set cannot change (the writer reuses only
-      // unreferenced slots), and the pin's acquire already made the writer's reset visible.
-      return SlotRef{s, table_->slots_[s].generation.load(std::memory_order_relaxed)};
+    std::uint64_t version() const noexcept { return b().version.load(std::memory_order_relaxed); }
+    Endpoint endpoint(std::size_t i) const noexcept { return b().entries[i].load(); }
+    // Entry i's RFC 2782 priority and weight alone (one word, not the whole endpoint).
+    SrvRank rank(std::size_t i) const noexcept {
+      // Relaxed: validated with the rest of the view.
+      const std::uint64_t m = b().entries[i].meta.load(std::memory_order_relaxed);
+      return SrvRank{static_cast<std::uint16_t>(m >> 24), static_cast<std::uint16_t>(m >> 40)};
     }
-    // Starts a lease on entry i. Must be called while pinned (that is what keeps the slot from being
-    // reclaimed between the pick and the increment); the returned ref stays valid after unpinning
-    // until EndpointTable::finish(ref).
-    SlotRef start(std::size_t i) const noexcept {
-      SlotRef r = ref(i);
-      // Relaxed: the pin's release in unpin() orders this increment before the writer's seq_cst
-      // read of the pin count, which is what the writer's reclamation relies on.
-      table_->slots_[r.slot].in_flight.fetch_add(1, std::memory_order_relaxed);
-      return r;
+    // Live statistics of entry i's slot. Shared with every other reader; atomics only.
+    EndpointStats& stats(std::size_t i) const noexcept { return table_->slots_[slot_of(i)]; }
+    SlotRef ref(std::size_t i) const noexcept {
+      const std::uint32_t s = slot_of(i);
+      // Relaxed: for a valid view the generation was stored before the buffer's release (see HOW).
+      return SlotRef{s, table_->slots_[s].generation.load(std::memory_order_relaxed)};
     }
     const Index& index() const noexcept { return b().index; }
     // Slots of this table currently under ejection (for a fast "nobody is ejected" path).
     std::atomic<std::int32_t>& ejected_counter() const noexcept { return table_->ejected_->value; }
 
+    // True while every read made through this view saw the one set it was taken from.
+    bool valid() const noexcept {
+      // Acquire fence: the seqlock reader's fence, ordering every relaxed read before the reload.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      return b().seq.load(std::memory_order_relaxed) == seq_;
+    }
+
+    // Starts a lease on entry i, or returns an invalid ref (nothing started) when the view went
+    // stale: take a new snapshot and pick again. The ref stays valid until EndpointTable::finish(ref).
+    SlotRef start(std::size_t i) const noexcept {
+      const std::uint32_t s = slot_of(i);
+      std::atomic<std::uint32_t>& in_flight = table_->slots_[s].in_flight;
+      // Acquire fence: as in valid(), for the reads the caller's pick made before this call.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      // seq_cst increment, then seq_cst reload of seq: the reader half of the Dekker pairing with
+      // publish() (see HOW).
+      in_flight.fetch_add(1, std::memory_order_seq_cst);
+      if (b().seq.load(std::memory_order_seq_cst) != seq_) {
+        // Relaxed: this increment published nothing; publish() either kept the slot or is about to
+        // see the count drop back.
+        in_flight.fetch_sub(1, std::memory_order_relaxed);
+        return SlotRef{};
+      }
+      return SlotRef{s, table_->slots_[s].generation.load(std::memory_order_relaxed)};
+    }
+
    private:
     friend class EndpointTable;
-    Snapshot(const EndpointTable* t, std::size_t buf, std::size_t shard) noexcept
-        : table_(t), buf_(buf), shard_(shard) {}
+    Snapshot(const EndpointTable* t, std::uint32_t buf, std::uint64_t seq, std::size_t size) noexcept
+        : table_(t), buf_(buf), size_(size), seq_(seq) {}
     const Buffer& b() const noexcept { return table_->buffers_[buf_]; }
-    void unpin() noexcept {
-      if (!table_) return;
-      // Release (all three): everything this reader did under the pin (reads of the buffer,
-      // in_flight increments) happens-before the writer's seq_cst load that reads the count.
-      PinShard& shard = table_->pins_[shard_];
-      if (shard_ == kReaderShards) {
-        shard.readers[buf_].fetch_sub(1, std::memory_order_release);
-      } else if (detail::this_thread_shard() == shard_) {
-        // Only this thread writes this word: a plain decrement is exact.
-        shard.readers[buf_].store(shard.readers[buf_].load(std::memory_order_relaxed) - 1,
-                                  std::memory_order_release);
-      } else {
-        shard.remote[buf_].fetch_add(1, std::memory_order_release);  // released on another thread
-      }
-      table_ = nullptr;
+    std::uint32_t slot_of(std::size_t i) const noexcept {
+      const std::uint32_t s = b().entries[i].slot.load(std::memory_order_relaxed);
+      return s < kSlots ? s : 0;  // always true; keeps a stale read inside the array regardless
     }
     const EndpointTable* table_;
-    std::size_t buf_;
-    std::size_t shard_;
+    std::uint32_t buf_;
+    std::size_t size_;
+    std::uint64_t seq_;
   };
 
   EndpointTable() noexcept = default;
   EndpointTable(const EndpointTable&) = delete;
   EndpointTable& operator=(const EndpointTable&) = delete;
 
-  // Writer only (see contract). Errc::capacity_exceeded if n > Capacity; Errc::table_busy if readers
-  // still pin every spare buffer or every spare slot has unfinished leases (nothing changed; retry).
+  // Writer only (see contract). Errc::capacity_exceeded if n > Capacity; Errc::table_busy if every
+  // spare slot has unfinished leases (nothing visible changed; retry).
   // Entries with the same identity share one slot (RFC 2782 lets a task appear under two priorities).
   Status publish(const Endpoint* eps, std::size_t n) noexcept {
     if (n > Capacity) return Errc::capacity_exceeded;
     if (n > 0 && eps == nullptr) return Errc::invalid_argument;
-    reclaim_buffers();
-    std::size_t target = kBuffers;
-    for (std::size_t k = 0; k < kBuffers; ++k)
-      if (k != current_index() && !live_[k]) { target = k; break; }
-    if (target == kBuffers) return Errc::table_busy;
+    const std::uint32_t target = current_.load(std::memory_order_relaxed) ^ 1u;  // the writer's own store
+    Buffer& b = buffers_[target];
+    const std::uint64_t seq = b.seq.load(std::memory_order_relaxed);  // even: only the writer changes it
+    // Relaxed store + seq_cst fence: the fence is the seqlock writer's release fence (the odd value
+    // is visible before any data store below) and the writer half of the Dekker pairing with
+    // start() (it comes before every in_flight load in claim_slot()).
+    b.seq.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // The buffer's old set can no longer be read by a valid view: release its slots.
+    const std::uint8_t bit = static_cast<std::uint8_t>(1u << target);
+    for (std::size_t i = 0; i < written_[target]; ++i)
+      owners_[b.entries[i].slot.load(std::memory_order_relaxed)].buffers &= static_cast<std::uint8_t>(~bit);
+    written_[target] = 0;
 
     // Map identities to slots. Tentative assignments are undone if we run out of slots.
     std::uint32_t* assigned = scratch_assigned_;
     std::uint32_t* fresh = scratch_fresh_;
     std::size_t fresh_count = 0;
-    const std::uint8_t bit = static_cast<std::uint8_t>(1u << target);
-    for (std::size_t i = 0; i < n; ++i) {
+    bool busy = false;
+    for (std::size_t i = 0; i < n && !busy; ++i) {
       const std::uint64_t h = eps[i].identity_hash();  // computed once for both searches
       std::uint32_t s = find_slot(eps[i], h);
       if (s == kNoSlot) {
@@ -248,60 +258,50 @@ class EndpointTable {
         if (s == kNoSlot) {
           for (std::size_t k = 0; k < i; ++k) owners_[assigned[k]].buffers &= static_cast<std::uint8_t>(~bit);
           for (std::size_t k = 0; k < fresh_count; ++k) owners_[fresh[k]].owned = false;
-          return Errc::table_busy;
+          busy = true;
+          n = 0;  // leave the buffer holding an empty set; it is not current
+          break;
         }
         fresh[fresh_count++] = s;
       }
       owners_[s].buffers |= bit;
       assigned[i] = s;
     }
-    // Only now touch the slots' shared state: reset the freshly claimed ones. No reader can reach
-    // them (see claim_slot), and the seq_cst store of current_ below publishes the reset.
-    for (std::size_t k = 0; k < fresh_count; ++k) {
-      EndpointStats& st = slots_[fresh[k]];
-      if (st.ejected_until_ns.load(std::memory_order_relaxed) != 0)
-        ejected_->value.fetch_sub(1, std::memory_order_relaxed);
-      st.reset(++owners_[fresh[k]].generation);
+    if (!busy) {
+      // Reset the freshly claimed slots. Only stale views can reach them, and those fail start().
+      for (std::size_t k = 0; k < fresh_count; ++k)
+        if (slots_[fresh[k]].reset(++owners_[fresh[k]].generation))
+          ejected_->value.fetch_sub(1, std::memory_order_relaxed);
     }
-    Buffer& b = buffers_[target];
-    b.size = n;
-    b.version = ++version_;
-    for (std::size_t i = 0; i < n; ++i) {
-      b.entries[i].endpoint = eps[i];
-      b.entries[i].slot = assigned[i];
+    // Relaxed data stores: ordered after the odd seq by the fence above, before the even seq by its
+    // release.
+    b.size.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) b.entries[i].store(eps[i], assigned[i]);
+    written_[target] = n;
+    if (busy) {
+      b.seq.store(seq + 2, std::memory_order_release);
+      return Errc::table_busy;
     }
+    b.version.store(++version_, std::memory_order_relaxed);
     b.index.rebuild(eps, n);
-    live_[target] = true;
-    // seq_cst (a release at least): pairs with the reader's loads in snapshot(), making the buffer's
-    // contents and the slot resets visible; seq_cst for the Dekker pairing described at the top.
-    current_.store(static_cast<std::uint32_t>(target), std::memory_order_seq_cst);
+    // Release (both): pairs with the acquire loads in snapshot(); a reader that sees the new
+    // current_ sees the whole buffer and the slot resets.
+    b.seq.store(seq + 2, std::memory_order_release);
+    current_.store(target, std::memory_order_release);
     return Status{};
   }
 
   Snapshot snapshot() const noexcept {
-    const std::size_t shard = detail::this_thread_shard();
-    PinShard& pins = pins_[shard];
-    const bool exclusive = shard != kReaderShards;
     for (;;) {
-      // seq_cst: first half of the reader side of the Dekker pairing with publish()/reclaim_buffers().
-      std::uint32_t i = current_.load(std::memory_order_seq_cst);
-      std::atomic<std::uint32_t>& count = pins.readers[i];
-      // seq_cst store (or RMW in the shared shard): the Dekker store; it must not be reordered with
-      // the re-check below, which is what seq_cst on both guarantees (xchg on x86, stlr+ldar on ARM).
-      if (exclusive) {
-        count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
-      } else {
-        count.fetch_add(1, std::memory_order_seq_cst);
-      }
-      // seq_cst: if the writer read this buffer's count before our increment, this load is ordered
-      // after its store of a new current_ and sees it, so we never read a buffer being rewritten.
-      if (current_.load(std::memory_order_seq_cst) == i) return Snapshot(this, i, shard);
-      // Read nothing; undo.
-      if (exclusive) {
-        count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_release);
-      } else {
-        count.fetch_sub(1, std::memory_order_release);
-      }
+      // Acquire (both): pair with publish()'s release stores of seq and current_.
+      const std::uint32_t i = current_.load(std::memory_order_acquire);
+      const Buffer& b = buffers_[i];
+      const std::uint64_t seq = b.seq.load(std::memory_order_acquire);
+      // Odd: two publishes since the first load; the current set is another one. Retry.
+      if (seq & 1) continue;
+      // Relaxed: validated with the rest of the view.
+      const std::size_t n = b.size.load(std::memory_order_relaxed);
+      return Snapshot(this, i, seq, n < Capacity ? n : Capacity);
     }
   }
 
@@ -313,7 +313,7 @@ class EndpointTable {
     return st.generation.load(std::memory_order_relaxed) == r.generation ? &st : nullptr;
   }
 
-  // Ends a lease; call exactly once per start(), after the last stats update for it.
+  // Ends a lease; call exactly once per successful start(), after the last stats update for it.
   void finish(SlotRef r) noexcept {
     if (!r.valid() || r.slot >= kSlots) return;
     // Release: pairs with the writer's acquire load of in_flight in claim_slot(); every stats update
@@ -337,37 +337,10 @@ class EndpointTable {
     IpAddress address;
     std::uint16_t port = 0;
     bool owned = false;
-    std::uint8_t buffers = 0;  // bit k: buffer k refers to this slot
+    std::uint8_t buffers = 0;  // bit k: buffer k's set refers to this slot
     std::uint32_t generation = 0;
     std::uint64_t hash = 0;
   };
-  static_assert(kBuffers <= 8, "Owner::buffers is an 8-bit mask of buffers.");
-
-  std::size_t current_index() const noexcept { return current_.load(std::memory_order_relaxed); }  // writer's own store
-
-  // Every buffer that is not current and whose count reads zero can never be read again: any
-  // reader that bumps its count later fails its re-check of current_ (Dekker pairing).
-  void reclaim_buffers() noexcept {
-    const std::size_t cur = current_index();
-    for (std::size_t k = 0; k < kBuffers; ++k) {
-      if (k == cur || !live_[k]) continue;
-      if (pinned(k)) continue;
-      const std::uint8_t mask = static_cast<std::uint8_t>(~(1u << k));
-      for (std::size_t i = 0; i < buffers_[k].size; ++i) owners_[buffers_[k].entries[i].slot].buffers &= mask;
-      live_[k] = false;
-    }
-  }
-
-  bool pinned(std::size_t k) const noexcept {
-    for (const PinShard& shard : pins_) {
-      // seq_cst: writer side of the Dekker pairing; also acquires the readers' unpin releases.
-      // `readers` first, then `remote` (see RECLAMATION for why this order is safe).
-      const std::uint32_t held = shard.readers[k].load(std::memory_order_seq_cst);
-      const std::uint32_t released = shard.remote[k].load(std::memory_order_seq_cst);
-      if (held - released != 0) return true;
-    }
-    return false;
-  }
 
   std::uint32_t find_slot(const Endpoint& e, std::uint64_t h) const noexcept {
     for (std::uint32_t s = 0; s < kSlots; ++s) {
@@ -377,17 +350,15 @@ class EndpointTable {
     return kNoSlot;
   }
 
-  // A slot for a new identity: never owned, or owned by an identity that no live buffer refers to
-  // and that has no unfinished lease.
-  // `h` is e.identity_hash().
+  // A slot for a new identity: never owned, or owned by an identity that neither buffer refers to
+  // and that has no unfinished lease. `h` is e.identity_hash().
   std::uint32_t claim_slot(const Endpoint& e, std::uint64_t h) noexcept {
     for (std::uint32_t s = 0; s < kSlots; ++s) {
       Owner& o = owners_[s];
       if (o.owned) {
         if (o.buffers != 0) continue;
         // Acquire: pairs with finish()'s release, so the last lease's stats updates are done
-        // before reset() overwrites them. Leases start only under a pin of a buffer that refers
-        // to the slot, and none is left, so the count cannot rise again.
+        // before reset() overwrites them. After publish()'s fence: the Dekker load (see HOW).
         if (slots_[s].in_flight.load(std::memory_order_acquire) != 0) continue;
       }
       o.owned = true;
@@ -405,15 +376,13 @@ class EndpointTable {
   };
 
   alignas(kCacheLine) std::atomic<std::uint32_t> current_{0};
-  mutable PinShard pins_[kReaderShards + 1];  // [kReaderShards] is the shared overflow shard
   mutable EndpointStats slots_[kSlots];
   mutable Counter ejected_[1];
-  // Written by the writer only; read by readers only through a pinned buffer.
   Buffer buffers_[kBuffers];
   // Writer-private.
   Owner owners_[kSlots];
-  bool live_[kBuffers] = {true, false, false, false};  // buffer 0 starts current, empty
-  std::uint32_t scratch_assigned_[Capacity] = {};     // publish() scratch, kept off the stack
+  std::size_t written_[kBuffers] = {};             // entries each buffer's slots are counted for
+  std::uint32_t scratch_assigned_[Capacity] = {};  // publish() scratch, kept off the stack
   std::uint32_t scratch_fresh_[Capacity] = {};
   std::uint64_t version_ = 0;
 };
