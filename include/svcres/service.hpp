@@ -359,7 +359,7 @@ class Service {
   RetryBudget& retry_budget() noexcept { return budget_; }
   const metrics::ServiceMetrics& metrics() const noexcept { return metrics_; }
   metrics::MetricsSnapshot metrics_snapshot() const noexcept { return metrics_.snapshot(); }
-  // The current set with live statistics; pin briefly (see EndpointTable).
+  // A view of the current set with live statistics; see EndpointTable (valid() after reading).
   typename Table::Snapshot snapshot() const noexcept { return table_.snapshot(); }
   // Outcome of the last resolution: ok, an authoritative negative answer, or why it failed.
   Errc last_resolution() const noexcept { return last_error_.load(std::memory_order_relaxed); }
