@@ -121,29 +121,20 @@ constexpr std::string_view slice(std::string_view s, std::size_t pos, std::size_
   return std::string_view(s.data() + pos, n < s.size() - pos ? n : s.size() - pos);
 }
 
-// Parses "0".."255" without leading zeros; returns -1 on anything else.
-inline int parse_octet(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 3) return -1;
-  if (s.size() > 1 && s[0] == '0') return -1;
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v <= 255 ? v : -1;
-}
-
+// Four decimal parts "0".."255" separated by dots, no leading zeros ("010" could mean octal
+// elsewhere). Bytes may be written to `out` before a failure is found.
 inline bool parse_v4_into(std::string_view s, std::uint8_t* out) noexcept {
-  int part = 0;
-  std::size_t start = 0;
+  unsigned part = 0, v = 0, digits = 0;
   for (std::size_t i = 0; i <= s.size(); ++i) {
     if (i == s.size() || s[i] == '.') {
-      if (part >= 4) return false;
-      int v = parse_octet(slice(s, start, i - start));
-      if (v < 0) return false;
+      if (digits == 0 || v > 255 || part == 4) return false;
       out[part++] = static_cast<std::uint8_t>(v);
-      start = i + 1;
+      v = digits = 0;
+      continue;
     }
+    const unsigned d = static_cast<unsigned>(s[i]) - '0';
+    if (d > 9 || (digits == 1 && v == 0) || ++digits > 3) return false;
+    v = v * 10 + d;
   }
   return part == 4;
 }
