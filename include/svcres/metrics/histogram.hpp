@@ -31,8 +31,9 @@ class LatencyHistogram {
     if (us == 0) return 0;
     int p = 63 - __builtin_clzll(us);
     if (p >= powers) return bucket_count - 1;
-    std::uint64_t base = std::uint64_t{1} << p;
-    std::uint64_t sub = p >= 2 ? (us - base) >> (p - 2) : (us - base) * sub_buckets / base;
+    // The two bits below the leading one; for p < 2 the missing bits read as zero. us < 2^28 here,
+    // so the shift cannot overflow.
+    const std::uint64_t sub = (us << 2 >> p) & (sub_buckets - 1);
     return 1 + static_cast<std::size_t>(p) * sub_buckets + static_cast<std::size_t>(sub);
   }
   // Exclusive upper bound of bucket b in microseconds.
