@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "svcres/table/endpoint_table.hpp"
@@ -198,4 +199,29 @@ TEST_CASE("tables with large capacity live on the heap", "[table]") {
   REQUIRE(t->publish(eps.data(), eps.size()).ok());
   CHECK(t->slots_in_use() == 1024);
   CHECK(t->snapshot().endpoint(0) == eps[0]);
+}
+
+TEST_CASE("entries keep every field through the table's atomic words: v4, v6, mapped, extremes", "[table]") {
+  EndpointTable<6> t;
+  const char* texts[] = {"127.0.0.1:1", "[::1]:65535", "[2001:db8::ffff:1]:8080", "[::ffff:10.1.2.3]:443",
+                         "255.255.255.255:65535", "0.0.0.0:0"};
+  Endpoint eps[6];
+  for (std::size_t i = 0; i < 6; ++i) {
+    auto e = Endpoint::parse(texts[i]);
+    REQUIRE(e.ok());
+    eps[i] = e.value();
+    eps[i].priority = static_cast<std::uint16_t>(i == 1 ? 65535 : i);
+    eps[i].weight = static_cast<std::uint16_t>(i == 2 ? 65535 : 7 * i);
+  }
+  REQUIRE(t.publish(eps, 6).ok());
+  auto s = t.snapshot();
+  for (std::size_t i = 0; i < 6; ++i) {
+    const Endpoint got = s.endpoint(i);
+    CHECK(got == eps[i]);
+    CHECK(got.address.family() == eps[i].address.family());
+    CHECK(std::string(to_text(got).view()) == texts[i]);
+    CHECK(s.rank(i).priority == eps[i].priority);
+    CHECK(s.rank(i).weight == eps[i].weight);
+  }
+  CHECK(s.valid());
 }
