@@ -1,9 +1,16 @@
 // Resolver throughput against a real NSD on loopback (port in argv[1]), next to c-ares and glibc's
-// res_nquery in the same run. Sequential queries, caches off, SRV user-service.local (3 records
-// with additional addresses), each side reading every SRV record's priority, weight, port and
-// target (svcres also maps the targets' addresses). svcres opens a fresh socket per query (a new
-// source port, RFC 5452 §10) as glibc does; c-ares 1.18 keeps one socket for all queries. Then a
-// cache hit and a TC -> TCP resolution (batch-worker.local, 40 tasks). Prints one RESULT line.
+// res_nquery in the same run. Sequential queries, caches off (svcres: ResolverOptions::cache =
+// false; c-ares 1.18 has no cache; glibc has none), SRV user-service.local (3 records with
+// additional addresses), each side reading every SRV record's priority, weight, port and target
+// (svcres also checks ID and question, parses and validates the whole message and maps the
+// targets' addresses). All three send the same query: EDNS with a 1232-byte payload (glibc's own
+// EDNS size, 1200). svcres sends every query from a fresh kernel-chosen source port (RFC 5452 §10);
+// glibc opens a socket per query; c-ares 1.18 keeps one socket, so one port, for all queries.
+// The machine is shared, so the three are measured in interleaved rounds (the order rotating each
+// round) and each reports its median round; the ratio is the median of the per-round ratios.
+// Then a cache hit and a TC -> TCP resolution (batch-worker.local, 40 tasks). Prints one RESULT
+// line. `bench_resolve PORT --hits N` only warms the cache and runs N hits: resolve.sh runs it
+// under callgrind for the instructions per hit.
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -11,11 +18,15 @@
 #include <resolv.h>
 #include <sys/select.h>
 
+#include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/resolver.hpp"
@@ -24,16 +35,27 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto run_for = 2s;
+constexpr int rounds = 7;
+constexpr auto slice = 300ms;  // per side and round
 
 int failures = 0;  // operations that did not produce the expected answer, over all runs
 
-template <class F>
-double per_second(const char* what, F&& one) {
-  // Warm up, then count completed operations in a fixed wall time. A failed operation (a lost
-  // datagram on a loaded machine) is counted, not fatal; more than 1% makes the number void.
-  for (int i = 0; i < 200; ++i) (void)one();
+double thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+struct Rate {
+  double per_second = 0;
+  double cpu_us = 0;  // this thread's CPU time (user + system) per operation: robust to other load
+};
+
+// Completed operations per second over `run_for` of wall time. A failed operation (a lost datagram
+// on a loaded machine) is counted, not fatal; more than 1% makes the number void (0).
+Rate per_second(const char* what, const std::function<bool()>& one, Clock::duration run_for) {
   long n = 0, bad = 0;
+  const double c0 = thread_cpu_ns();
   const auto t0 = Clock::now();
   auto t = t0;
   while (t - t0 < run_for) {
@@ -44,10 +66,15 @@ double per_second(const char* what, F&& one) {
   }
   if (bad > (n + bad) / 100) {
     std::fprintf(stderr, "%s: %ld of %ld operations failed\n", what, bad, n + bad);
-    return 0;
+    return {};
   }
   failures += static_cast<int>(bad);
-  return n / std::chrono::duration<double>(t - t0).count();
+  return {n / std::chrono::duration<double>(t - t0).count(), (thread_cpu_ns() - c0) / 1e3 / (n + bad)};
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 struct AresDone {
@@ -65,40 +92,63 @@ void ares_cb(void* arg, int status, int, unsigned char* abuf, int alen) {
     ares_free_data(srv);
   }
 }
+
+using R = svcres::Resolver<svcres::PosixTransport>;
+
+// The cache-hit loop: the same name from a warm cache into one caller-owned Answer.
+std::size_t hit_loop(R& cached, const svcres::dns::Name& name, long hits) {
+  static R::AnswerType hit;
+  std::size_t sink = 0;
+  for (long i = 0; i < hits; ++i) {
+    cached.resolve_into(name, svcres::dns::Type::SRV, hit);
+    sink += hit.endpoints.size();
+  }
+  return sink;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s NSD_PORT\n", argv[0]);
+  if (argc != 2 && !(argc == 4 && std::strcmp(argv[2], "--hits") == 0)) {
+    std::fprintf(stderr, "usage: %s NSD_PORT [--hits N]\n", argv[0]);
     return 2;
   }
   const int port = std::atoi(argv[1]);
   const std::string server = "127.0.0.1:" + std::to_string(port);
 
-  // svcres, cache off.
   svcres::ResolvConf conf;
   if (!conf.add_nameserver(server).ok()) return 2;
   conf.timeout = 2000ms;
+  const auto user = svcres::dns::Name::from_text("user-service.local.").value();
+
+  static R cached(conf);
+  if (!cached.resolve(user, svcres::dns::Type::SRV).ok()) return 1;
+  if (argc == 4) {
+    const long hits = std::atol(argv[3]);
+    return hit_loop(cached, user, hits) == 3u * static_cast<std::size_t>(hits) ? 0 : 1;
+  }
+
+  // svcres, cache off.
   svcres::ResolverOptions nocache;
   nocache.cache = false;
-  using R = svcres::Resolver<svcres::PosixTransport>;
   static R r(conf, nocache);
-  const auto user = svcres::dns::Name::from_text("user-service.local.").value();
-  const double qps = per_second("svcres", [&] {
+  auto svcres_one = [&] {
     auto a = r.resolve(user, svcres::dns::Type::SRV);
     return a.ok() && a.endpoints.size() == 3;
-  });
+  };
 
   // c-ares: one channel, sequential ares_query + ares_parse_srv_reply.
   ares_library_init(ARES_LIB_INIT_ALL);
   ares_channel ch;
   ares_options opts{};
-  opts.flags = ARES_FLAG_NOSEARCH;
+  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
   opts.timeout = 2000;
   opts.tries = 1;
-  if (ares_init_options(&ch, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) return 1;
+  opts.ednspsz = svcres::dns::default_edns_payload;
+  if (ares_init_options(&ch, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ) !=
+      ARES_SUCCESS)
+    return 1;
   if (ares_set_servers_ports_csv(ch, server.c_str()) != ARES_SUCCESS) return 1;
-  const double cares_qps = per_second("c-ares", [&] {
+  auto cares_one = [&] {
     AresDone d;
     ares_query(ch, "user-service.local", ns_c_in, ns_t_srv, ares_cb, &d);
     while (!d.done) {
@@ -112,8 +162,7 @@ int main(int argc, char** argv) {
     }
     if (d.srv != 3 && failures == 0) std::fprintf(stderr, "c-ares: %d SRV records\n", d.srv);
     return d.srv == 3;
-  });
-  ares_destroy(ch);
+  };
 
   // glibc: res_nquery + ns_initparse / ns_parserr.
   struct __res_state st {};
@@ -124,7 +173,8 @@ int main(int argc, char** argv) {
   st.nsaddr_list[0].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   st.retrans = 2;
   st.retry = 1;
-  const double glibc_qps = per_second("glibc", [&] {
+  st.options |= RES_USE_EDNS0;
+  auto glibc_one = [&] {
     unsigned char buf[4096];
     int n = res_nquery(&st, "user-service.local", ns_c_in, ns_t_srv, buf, sizeof buf);
     if (n < 0) return false;
@@ -142,41 +192,60 @@ int main(int argc, char** argv) {
       if (srv_port != 0 && prio + weight < 0x20000) ++count;
     }
     return count == 3;
-  });
-  res_nclose(&st);
-
-  // Cache hit: the same name from a warm cache.
-  static R cached(conf);
-  (void)cached.resolve(user, svcres::dns::Type::SRV);
-  const long hits = 2000000;
-  std::size_t sink = 0;
-  // Thread CPU time, not wall time: the loop never sleeps, and on a shared machine wall time would
-  // count other processes' time slices.
-  auto cpu_now = [] {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
   };
-  const double h0 = cpu_now();
-  static R::AnswerType hit;
-  for (long i = 0; i < hits; ++i) {
-    cached.resolve_into(user, svcres::dns::Type::SRV, hit);
-    sink += hit.endpoints.size();
+
+  struct Side {
+    const char* name;
+    std::function<bool()> one;
+    std::vector<double> qps, cpu_us;
+  };
+  Side sides[3] = {{"svcres", svcres_one, {}, {}}, {"c-ares", cares_one, {}, {}}, {"glibc", glibc_one, {}, {}}};
+  for (Side& s : sides)
+    for (int i = 0; i < 200; ++i) (void)s.one();  // warm up
+  std::vector<double> ratios;
+  for (int round = 0; round < rounds; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      Side& s = sides[(round + k) % 3];
+      const Rate rate = per_second(s.name, s.one, slice);
+      s.qps.push_back(rate.per_second);
+      s.cpu_us.push_back(rate.cpu_us);
+    }
+    const double c = sides[1].qps.back();
+    ratios.push_back(c > 0 ? sides[0].qps.back() / c : 0);
   }
-  const double hit_ns = (cpu_now() - h0) / hits;
-  if (sink != 3u * hits) return 1;
+  ares_destroy(ch);
+  res_nclose(&st);
+  const double qps = median(sides[0].qps), cares_qps = median(sides[1].qps), glibc_qps = median(sides[2].qps);
+  for (const Side& s : sides) {
+    std::printf("%-7s q/s per round:", s.name);
+    for (double q : s.qps) std::printf(" %.0f", q);
+    std::printf("; CPU per query (median) %.2f us\n", median(s.cpu_us));
+  }
+
+  // Cache hit. Thread CPU time, not wall time: the loop never sleeps, and on a shared machine wall
+  // time would count other processes' time slices.
+  const long hits = 2000000;
+  const double h0 = thread_cpu_ns();
+  if (hit_loop(cached, user, hits) != 3u * hits) return 1;
+  const double hit_ns = (thread_cpu_ns() - h0) / hits;
 
   // TC -> TCP: 40 SRV records do not fit 1232 bytes; UDP query, TC, TCP query.
   const auto batch = svcres::dns::Name::from_text("batch-worker.local.").value();
-  const double tcp_per_s = per_second("svcres tcp", [&] {
-    auto a = r.resolve(batch, svcres::dns::Type::SRV);
-    return a.ok() && a.endpoints.size() == 40;
-  });
+  const double tcp_per_s = per_second(
+      "svcres tcp",
+      [&] {
+        auto a = r.resolve(batch, svcres::dns::Type::SRV);
+        return a.ok() && a.endpoints.size() == 40;
+      },
+      2s).per_second;
   if (r.stats().tcp_fallbacks == 0) return 1;
 
-  std::printf("svcres %.0f q/s, c-ares %.0f q/s (x%.2f), glibc %.0f q/s; cache hit %.1f ns; TC->TCP %.1f us\n", qps,
-              cares_qps, cares_qps > 0 ? qps / cares_qps : 0, glibc_qps, hit_ns, 1e6 / tcp_per_s);
-  std::printf("RESULT resolve qps=%.0f cares_qps=%.0f glibc_qps=%.0f cache_hit_ns=%.1f tcp_fallback_us=%.1f\n", qps,
-              cares_qps, glibc_qps, hit_ns, 1e6 / tcp_per_s);
+  const double ratio = median(ratios);
+  std::printf("svcres %.0f q/s, c-ares %.0f q/s (x%.2f, median of %d interleaved rounds), glibc %.0f q/s; cache hit "
+              "%.1f ns; TC->TCP %.1f us\n",
+              qps, cares_qps, ratio, rounds, glibc_qps, hit_ns, 1e6 / tcp_per_s);
+  std::printf("RESULT resolve qps=%.0f cares_qps=%.0f glibc_qps=%.0f cache_hit_ns=%.1f tcp_fallback_us=%.1f "
+              "cares_ratio=%.2f\n",
+              qps, cares_qps, glibc_qps, hit_ns, 1e6 / tcp_per_s, ratio);
   return 0;
 }

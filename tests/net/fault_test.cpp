@@ -1,7 +1,10 @@
 // The POSIX transports and the resolver against misbehaving servers on loopback.
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "../resolve/endpoint_texts.hpp"
 #include "loopback_server.hpp"
@@ -195,4 +198,75 @@ TEST_CASE("Route 53-like 8 random of 40: merge mode learns all 40", "[net][fault
   }
   CHECK(known == 40);
   CHECK(er.total_packets() == static_cast<std::uint64_t>(refreshes));
+}
+
+TEST_CASE("every UDP query leaves from its own kernel-chosen port", "[net][fault][security]") {
+  LoopbackServer s;
+  fill(s);
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  R r(conf({s.address()}, 2000ms), ro);
+  for (int i = 0; i < 100; ++i) REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  const auto ports = s.client_ports();
+  REQUIRE(ports.size() == 100);
+  // Random ports may repeat by chance (about 0.2 pairs expected among 100 of ~28000); a reused
+  // socket or a sequential allocator would give far fewer distinct values.
+  CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() >= 95);
+}
+
+TEST_CASE("a datagram queued for a finished query's port never answers a later query", "[net][fault][security]") {
+  LoopbackServer s;
+  fill(s);
+  std::uint8_t q[64], reply[512];
+  auto qn = svcres::dns::write_query(q, sizeof q, 7, svcres_test::name("api-service.local."), Type::A);
+  svcres::Exchange x;
+  x.server = svcres::NameServer{svcres::IpAddress::v4(127, 0, 0, 1), s.port()};
+  x.query = q;
+  x.query_size = *qn;
+  x.reply = reply;
+  x.reply_capacity = sizeof reply;
+  x.timeout = 200ms;
+  x.accept = nullptr;  // anything from the server's address and port would do
+  svcres::PosixTransport t;
+  auto first = t.udp(x);
+  REQUIRE(first.ok());
+  // A forgery for the port the first query used, from the server's own address and port, queued
+  // after that query ended. The transport may recycle that socket for a later query on a new port,
+  // but what was queued for the old one must be gone by then.
+  s.fault = Fault::drop;
+  s.send_from_server(reply, *first, s.client_ports().back());
+  for (int i = 0; i < 3; ++i) CHECK(t.udp(x).error() == Errc::timeout);
+  CHECK(s.udp_queries == 4);
+}
+
+TEST_CASE("one resolver on several threads, and rotation across servers, over the socket pool", "[net][fault][concurrency]") {
+  LoopbackServer a, b;
+  fill(a);
+  fill(b);
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  auto c = conf({a.address(), b.address()}, 2000ms);
+  c.rotate = true;
+  R r(c, ro);
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto ans = r.resolve("user-service.local", Type::SRV);
+        if (ans.ok() && texts(ans.endpoints) == user_service) ++good;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(good == 200);
+  // Identical lookups in flight are coalesced, so fewer than 200 queries may go out; rotate shares
+  // them between the servers, so the pool's ready socket is often connected to the other one.
+  CHECK(a.udp_queries + b.udp_queries == static_cast<int>(r.stats().packets));
+  CHECK(a.udp_queries > 0);
+  CHECK(b.udp_queries > 0);
+  // Alone, strictly alternating: every query finds a ready socket made for the other server.
+  const int before = a.udp_queries;
+  for (int i = 0; i < 20; ++i) REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  CHECK(a.udp_queries - before == 10);
 }

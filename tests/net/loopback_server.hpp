@@ -65,6 +65,21 @@ class LoopbackServer {
   }
 
   std::uint16_t port() const { return port_; }
+
+  // The source ports of the UDP queries received so far, in order.
+  std::vector<std::uint16_t> client_ports() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return client_ports_;
+  }
+  // Sends `msg` to 127.0.0.1:`to` from the server's own address and port: what a forger who knows
+  // both would send.
+  void send_from_server(const std::uint8_t* msg, std::size_t n, std::uint16_t to) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(to);
+    ::sendto(udp_, msg, n, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   // Closes the sockets: later UDP queries get ICMP port unreachable, TCP connects get RST.
@@ -96,6 +111,10 @@ class LoopbackServer {
     socklen_t flen = sizeof from;
     ssize_t n = ::recvfrom(udp_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n < 12) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      client_ports_.push_back(ntohs(from.sin_port));
+    }
     ++udp_queries;
     const Fault f = fault.load();
     if (f == Fault::drop) return;
@@ -177,7 +196,8 @@ class LoopbackServer {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
   std::thread thread_;
-  std::mutex mu_;
+  std::mutex mu_;  // zone, client_ports_
+  std::vector<std::uint16_t> client_ports_;
 };
 
 }  // namespace svcres_test

@@ -1,7 +1,9 @@
 #pragma once
 // PosixTransport: the default Transport (see svcres/resolve/transport.hpp) over POSIX UDP and TCP
-// sockets. Stateless: every exchange opens and closes its own socket, so one instance may be used
-// from several threads at once.
+// sockets. Every UDP query still goes out on its own fresh socket (a new kernel-chosen port); the
+// transport keeps the next one ready and closes the last one while a reply is awaited (see
+// UdpSocketPool in udp.hpp). One instance may be used from several threads at once. A copy starts
+// without sockets of its own.
 
 #include <cstddef>
 
@@ -12,9 +14,13 @@
 
 namespace svcres {
 
-struct PosixTransport {
-  Result<std::size_t> udp(const Exchange& x) const noexcept { return udp_exchange(x); }
+class PosixTransport {
+ public:
+  Result<std::size_t> udp(const Exchange& x) const noexcept { return udp_exchange(x, &pool_); }
   Result<std::size_t> tcp(const Exchange& x) const noexcept { return tcp_exchange(x); }
+
+ private:
+  mutable UdpSocketPool pool_;  // bookkeeping only: it never changes what an exchange does
 };
 
 static_assert(is_transport_v<PosixTransport>, "PosixTransport must model the Transport concept.");

@@ -36,6 +36,12 @@ class Fd {
   }
   ~Fd() { reset(); }
   int get() const noexcept { return fd_; }
+  // Gives up ownership without closing.
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   bool valid() const noexcept { return fd_ >= 0; }
   void reset() noexcept {
     if (fd_ >= 0) ::close(fd_);
