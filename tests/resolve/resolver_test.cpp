@@ -435,3 +435,29 @@ TEST_CASE("EndpointResolver merge mode ages out tasks not seen for N refreshes",
   r.clock().advance(31s);
   CHECK(er2.refresh("user-service.local", 1).endpoints.size() == 2);
 }
+
+TEST_CASE("cache keys compare names case-insensitively, letters only", "[resolver][cache]") {
+  svcres::Cache<4, 8> cache;
+  svcres::Answer<4> a;
+  a.error = Errc::ok;
+  a.ttl = 60;
+  REQUIRE(a.endpoints.push_back(svcres::Endpoint{IpAddress::v4(127, 0, 1, 1), 80, 0, 0}));
+  const svcres::TimePoint now{};
+  auto name = [](const char* text) { return svcres::dns::Name::from_text(text).value(); };
+  cache.put(name("user-service.local."), Type::SRV, a, now);
+  cache.put(name("a@b.long-enough-name.local."), Type::A, a, now);
+  svcres::Answer<4> out;
+  CHECK(cache.get(name("user-service.local."), Type::SRV, now, out));
+  CHECK(cache.get(name("USER-Service.LOCAL."), Type::SRV, now, out));  // RFC 1035 §2.3.3
+  CHECK(out.endpoints.size() == 1);
+  CHECK_FALSE(cache.get(name("user-service.local."), Type::A, now, out));
+  CHECK_FALSE(cache.get(name("user-servicf.local."), Type::SRV, now, out));
+  CHECK_FALSE(cache.get(name("user-service.locals."), Type::SRV, now, out));
+  // '@' and '`' differ by 0x20 like a letter pair, so they hash alike, but they are different bytes.
+  CHECK(cache.get(name("A@B.LONG-enough-name.local."), Type::A, now, out));
+  CHECK_FALSE(cache.get(name("a`b.long-enough-name.local."), Type::A, now, out));
+  // Short names (under 8 wire bytes) take the byte-by-byte path.
+  cache.put(name("ab."), Type::A, a, now);
+  CHECK(cache.get(name("AB."), Type::A, now, out));
+  CHECK_FALSE(cache.get(name("a."), Type::A, now, out));
+}
