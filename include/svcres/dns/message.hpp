@@ -56,9 +56,13 @@ class NameRef {
     // One named result on every path, so it is built in the caller's storage (NRVO): a second
     // returned object would force a copy of the name on the hot, validated path.
     Result<Name> r{Name(Name::Blank{})};
-    if (validated_) Name::decompress_validated(r.value(), msg_, offset_);
-    else if (!msg_) r = Errc::invalid_argument;
-    else r = Name::decompress(msg_, size_, offset_);
+    if (validated_) {
+      Name::decompress_validated(r.value(), msg_, offset_);
+      return r;
+    }
+    // Unvalidated bytes: the full walk, into the same storage.
+    const Errc e = msg_ ? r.value().decompress_into(msg_, size_, offset_) : Errc::invalid_argument;
+    if (e != Errc::ok) r = e;
     return r;
   }
 

@@ -87,15 +87,7 @@ class Name {
   static Result<Name> decompress(const std::uint8_t* msg, std::size_t size, std::size_t offset) noexcept {
     // One named result on every path, so it is constructed in the caller's storage (NRVO).
     Result<Name> r{Name()};
-    Name& n = r.value();
-    detail::NameWalk w;
-    const Errc e = detail::walk_name(msg, size, offset, size, Errc::truncated, w, n.wire_.data());
-    if (e != Errc::ok) {
-      r = Result<Name>(e);
-    } else {
-      n.size_ = w.wire_size;
-      n.labels_ = w.labels;
-    }
+    if (const Errc e = r.value().decompress_into(msg, size, offset); e != Errc::ok) r = Result<Name>(e);
     return r;
   }
 
@@ -224,6 +216,14 @@ class Name {
   // A name that decompress_validated() is about to fill: no bytes in use, so placing it in a
   // Result copies nothing (NameRef::to_name).
   explicit Name(Blank) noexcept : size_(0) {}
+  // decompress() into this name; on an error the name is left half written.
+  Errc decompress_into(const std::uint8_t* msg, std::size_t size, std::size_t offset) noexcept {
+    detail::NameWalk w;
+    const Errc e = detail::walk_name(msg, size, offset, size, Errc::truncated, w, wire_.data());
+    size_ = w.wire_size;
+    labels_ = w.labels;
+    return e;
+  }
 
   std::array<std::uint8_t, max_name_wire> wire_;
   std::uint16_t size_ = 1;
