@@ -261,11 +261,11 @@ TEST_CASE("one resolver on several threads, and rotation across servers, over th
   for (auto& th : threads) th.join();
   CHECK(good == 200);
   // Identical lookups in flight are coalesced, so fewer than 200 queries may go out; rotate shares
-  // them between the servers, so the pool's ready socket is often connected to the other one.
+  // them between the servers, so the pooled socket is often recycled from the other one.
   CHECK(a.udp_queries + b.udp_queries == static_cast<int>(r.stats().packets));
   CHECK(a.udp_queries > 0);
   CHECK(b.udp_queries > 0);
-  // Alone, strictly alternating: every query finds a ready socket made for the other server.
+  // Alone, strictly alternating: every query recycles the socket last connected to the other server.
   const int before = a.udp_queries;
   for (int i = 0; i < 20; ++i) REQUIRE(r.resolve("api-service.local", Type::A).ok());
   CHECK(a.udp_queries - before == 10);

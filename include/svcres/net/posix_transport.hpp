@@ -1,9 +1,8 @@
 #pragma once
 // PosixTransport: the default Transport (see svcres/resolve/transport.hpp) over POSIX UDP and TCP
-// sockets. Every UDP query still goes out on its own fresh socket (a new kernel-chosen port); the
-// transport keeps the next one ready and closes the last one while a reply is awaited (see
-// UdpSocketPool in udp.hpp). One instance may be used from several threads at once. A copy starts
-// without sockets of its own.
+// sockets. Every UDP query goes out from a new kernel-chosen port; the transport keeps the last
+// query's socket to recycle for the next (UdpSocketPool in udp.hpp). One instance may be used from
+// several threads at once. A copy starts without a socket of its own.
 
 #include <cstddef>
 

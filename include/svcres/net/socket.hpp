@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -79,18 +80,17 @@ inline SockAddr to_sockaddr(const NameServer& ns) noexcept {
   return a;
 }
 
-// Same family, address and port (the RFC 5452 §9.1 source check).
-inline bool same_peer(const sockaddr_storage& got, socklen_t len, const NameServer& ns) noexcept {
-  if (ns.address.is_v4()) {
-    if (got.ss_family != AF_INET || len < static_cast<socklen_t>(sizeof(sockaddr_in))) return false;
-    sockaddr_in sin;
-    std::memcpy(&sin, &got, sizeof sin);
-    return ntohs(sin.sin_port) == ns.port && std::memcmp(&sin.sin_addr, ns.address.bytes(), 4) == 0;
-  }
-  if (got.ss_family != AF_INET6 || len < static_cast<socklen_t>(sizeof(sockaddr_in6))) return false;
-  sockaddr_in6 sin6;
-  std::memcpy(&sin6, &got, sizeof sin6);
-  return ntohs(sin6.sin6_port) == ns.port && std::memcmp(&sin6.sin6_addr, ns.address.bytes(), 16) == 0;
+// Same family, port and address as `to` (the RFC 5452 §9.1 source check). In sockaddr_in and
+// sockaddr_in6 alike the port follows the family; the address is compared where each keeps it.
+inline bool same_peer(const sockaddr_storage& got, socklen_t len, const SockAddr& to) noexcept {
+  const bool v4 = to.family() == AF_INET;
+  const std::size_t at = v4 ? offsetof(sockaddr_in, sin_addr) : offsetof(sockaddr_in6, sin6_addr);
+  const auto* a = reinterpret_cast<const unsigned char*>(&got);
+  const auto* b = reinterpret_cast<const unsigned char*>(&to.storage);
+  static_assert(offsetof(sockaddr_in, sin_port) == offsetof(sockaddr_in6, sin6_port), "port at one offset");
+  return len >= to.len && got.ss_family == to.storage.ss_family &&
+         std::memcmp(a + offsetof(sockaddr_in, sin_port), b + offsetof(sockaddr_in, sin_port), 2) == 0 &&
+         std::memcmp(a + at, b + at, v4 ? 4 : 16) == 0;
 }
 
 inline Fd open_socket(int family, int type) noexcept {

@@ -2,20 +2,19 @@
 // DNS over UDP on POSIX sockets: one exchange per call, from a fresh source port.
 //
 // Why a fresh port per query: connect() on a socket without one makes the kernel choose a random
-// ephemeral source port, so an off-path spoofer must guess port and ID together (RFC 5452 §9.2, 10), and the kernel
-// drops datagrams from any other address or port. The source is still compared on every datagram
+// ephemeral source port, so an off-path spoofer must guess port and ID together (RFC 5452 §9.2,
+// 10), and the kernel drops datagrams from any other address or port. The source is still compared on every datagram
 // (defence in depth), and the caller's accept() checks ID and question (RFC 5452 §9.1). A datagram
 // that fails either check is ignored and the wait continues until the timeout: a spoofed reply
 // arriving first must not end the exchange.
 // ICMP port unreachable is reported by Linux as ECONNREFUSED on the connected socket; it becomes
 // Errc::connection_refused at once so the resolver can move to the next server without waiting.
 //
-// UdpSocketPool takes the socket bookkeeping off a query's critical path without giving up the
-// fresh port: while the server works on query k, the exchange readies the socket for query k+1.
-// On Linux that socket is the one of query k-1, disconnected and connected again: a disconnect
-// releases an auto-bound port (udp_disconnect unhashes the socket), so the next connect() draws a
-// new random port, for less than half the cost of close() + socket() + connect(). Each port still
-// carries exactly one query.
+// UdpSocketPool (PosixTransport keeps one) makes the fresh port cheaper than a fresh socket: on
+// Linux, disconnecting a UDP socket releases its auto-bound port (udp_disconnect unhashes the
+// socket), so the next connect() draws a new random port, for less than half the cost of close()
+// + socket() + connect(). Each port still carries exactly one query; what was queued for the old
+// port is discarded before the new one exists.
 
 #include <sys/socket.h>
 
@@ -24,7 +23,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 
 #include "svcres/core/result.hpp"
 #include "svcres/net/socket.hpp"
@@ -32,37 +30,25 @@
 
 namespace svcres {
 
-// At most one ready socket (connected to a server, on a port that has sent nothing yet) and one
-// used socket (its query is over; it waits to be recycled or closed). Threads: a try-lock flag owns
-// the slots for the length of a swap; a caller that finds it held goes on without the pool (opens
-// its own socket, closes it itself), so nobody ever waits for another caller. A copy starts empty:
-// two owners of one descriptor would close it twice.
+// One used socket (its query is over) kept for the next exchange, which recycles it for a new
+// port instead of paying close() + socket(). Threads: the slot is a single atomic descriptor that
+// callers exchange, so concurrent exchanges each get a socket of their own or none. A copy starts
+// empty: two owners of one descriptor would close it twice.
 class UdpSocketPool {
  public:
   UdpSocketPool() noexcept = default;
   UdpSocketPool(const UdpSocketPool&) noexcept {}
   UdpSocketPool& operator=(const UdpSocketPool&) noexcept { return *this; }
-  ~UdpSocketPool() {
-    detail::Fd ready(ready_), used(used_);  // closes both
-  }
+  // relaxed: nobody may use an object being destroyed, so no other thread's store can be pending.
+  ~UdpSocketPool() { detail::Fd(fd_.load(std::memory_order_relaxed)).reset(); }
 
-  // Exchanges the caller's sockets (-1: none) with the pool's; `peer` goes with `ready`. When
-  // another caller holds the pool, nothing moves: either way the caller ends up owning what it
-  // holds after the call.
-  void swap(int& ready, NameServer& peer, int& used) noexcept {
-    // acquire: the slots as the previous holder left them (before its release) are visible here.
-    if (busy_.exchange(true, std::memory_order_acquire)) return;
-    std::swap(ready, ready_);
-    std::swap(peer, ready_peer_);
-    std::swap(used, used_);
-    busy_.store(false, std::memory_order_release);  // release: publishes the slot writes above
-  }
+  // Puts `fd` (-1: none) in the slot and returns what was there. acq_rel: a descriptor is handed
+  // from one thread to another here; relaxed would do for the int itself (the kernel owns the
+  // socket), acq_rel keeps the hand-over obviously ordered with the caller's own use of it.
+  int exchange(int fd) noexcept { return fd_.exchange(fd, std::memory_order_acq_rel); }
 
  private:
-  std::atomic<bool> busy_{false};
-  int ready_ = -1;
-  int used_ = -1;
-  NameServer ready_peer_{};
+  std::atomic<int> fd_{-1};
 };
 
 namespace detail {
@@ -99,42 +85,47 @@ inline bool udp_recycle(int fd, const SockAddr& to) noexcept {
 // Datagrams until one from the server passes accept() or the deadline passes. The receive comes
 // before the wait: after the socket work the reply is often queued already, and a receive that
 // finds nothing costs less than a poll() that finds something.
-inline Result<std::size_t> udp_await(const Exchange& x, int fd, std::chrono::steady_clock::time_point deadline) noexcept {
+inline Result<std::size_t> udp_await(const Exchange& x, int fd, const SockAddr& to,
+                                     std::chrono::steady_clock::time_point deadline) noexcept {
+  Errc e = Errc::network_error;
   for (;;) {
-    sockaddr_storage from{};
+    sockaddr_storage from;
     socklen_t from_len = sizeof from;
     // MSG_TRUNC makes Linux return the datagram's real size, so an oversized one is detected.
     ssize_t n =
         ::recvfrom(fd, x.reply, x.reply_capacity, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (auto st = wait_for(fd, POLLIN, deadline); !st.ok()) return st.error();
+        if (auto st = wait_for(fd, POLLIN, deadline); !st.ok()) {
+          e = st.error();
+          break;
+        }
         continue;
       }
       if (errno == EINTR) continue;
-      if (errno == ECONNREFUSED) return Errc::connection_refused;
-      return Errc::network_error;
+      if (errno == ECONNREFUSED) e = Errc::connection_refused;
+      break;
     }
-    if (!same_peer(from, from_len, x.server)) continue;
-    if (static_cast<std::size_t>(n) > x.reply_capacity) return Errc::buffer_too_small;
+    if (!same_peer(from, from_len, to)) continue;
+    if (static_cast<std::size_t>(n) > x.reply_capacity) {
+      e = Errc::buffer_too_small;
+      break;
+    }
     if (x.accept && !x.accept(x.accept_ctx, x.reply, static_cast<std::size_t>(n))) continue;
     return static_cast<std::size_t>(n);
   }
+  return e;
 }
 
 }  // namespace detail
 
-// One UDP exchange on a socket whose port has never sent. With a pool, that socket comes from it
-// when it has one (connected again when it was readied for another server: the port stays unused),
-// the next one is readied while the server works, and this one goes back as used.
+// One UDP exchange from a port that has never sent. With a pool, the socket of an earlier
+// exchange is recycled for it when there is one, and this one is left for the next.
 inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool* pool = nullptr) noexcept {
   const auto deadline = std::chrono::steady_clock::now() + x.timeout;
   const detail::SockAddr to = detail::to_sockaddr(x.server);
-  int ready = -1, used = -1;
-  NameServer peer = x.server;
-  if (pool) pool->swap(ready, peer, used);
-  detail::Fd fd(ready), next(used);
-  if (!fd.valid() || (!(peer == x.server) && ::connect(fd.get(), to.get(), to.len) != 0)) {
+  detail::Fd fd(pool ? pool->exchange(-1) : -1);
+  if (!(fd.valid() && detail::udp_recycle(fd.get(), to))) {
     fd = detail::connected_udp(to);
     if (!fd.valid()) return Errc::network_error;
   }
@@ -145,15 +136,8 @@ inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool* pool =
     if (s < 0 && errno == ECONNREFUSED) return Errc::connection_refused;
     return Errc::network_error;
   }
-  if (pool && !(next.valid() && detail::udp_recycle(next.get(), to))) next = detail::connected_udp(to);
-  Result<std::size_t> r = detail::udp_await(x, fd.get(), deadline);
-  if (pool) {
-    ready = next.release();
-    used = fd.release();
-    peer = x.server;
-    pool->swap(ready, peer, used);
-    detail::Fd left_ready(ready), left_used(used);  // whatever the pool did not take (or gave back)
-  }
+  Result<std::size_t> r = detail::udp_await(x, fd.get(), to, deadline);
+  if (pool) fd = detail::Fd(pool->exchange(fd.release()));  // closes what the slot held, if anything
   return r;
 }
 

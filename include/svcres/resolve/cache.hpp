@@ -113,30 +113,27 @@ class Cache {
   // Stores `a` for a.ttl seconds. A TTL of 0 is not stored (RFC 1035 §3.2.1: use only once).
   void put(const dns::Name& name, dns::Type type, const Answer<N>& a, TimePoint now) noexcept {
     if (a.ttl == 0) return;
-    const std::uint64_t h = detail::cache_hash(name, type);
-    Entry* slot = find(name, type, h);
-    if (!slot) {
-      slot = &entries_[0];
-      for (auto& e : entries_) {
-        if (e.hash == 0) {
-          slot = &e;
-          break;
-        }
-        if (e.expires < slot->expires) slot = &e;
-      }
+    std::size_t i = index_of(name, type);
+    if (i == Capacity) {
+      // A never-used or erased slot, else the entry whose stale window ends first.
+      i = 0;
+      for (std::size_t k = 0; k < Capacity && entries_[i].hash != 0; ++k)
+        if (entries_[k].hash == 0 || entries_[k].expires < entries_[i].expires) i = k;
     }
-    slot->hash = h;
-    slot->name = name;
-    slot->type = type;
-    slot->answer.assign(a);
-    slot->answer.stale = false;
-    slot->answer.from_cache = false;
-    slot->expires = now + std::chrono::seconds(a.ttl);
-    if (size_ < Capacity && slot - entries_ >= static_cast<std::ptrdiff_t>(size_)) size_ = static_cast<std::size_t>(slot - entries_) + 1;
+    Entry& slot = entries_[i];
+    slot.hash = detail::cache_hash(name, type);
+    slot.name = name;
+    slot.type = type;
+    slot.answer.assign(a);
+    slot.answer.stale = false;
+    slot.answer.from_cache = false;
+    slot.expires = now + std::chrono::seconds(a.ttl);
+    if (i >= size_) size_ = i + 1;
   }
 
   void erase(const dns::Name& name, dns::Type type) noexcept {
-    if (Entry* e = find(name, type, detail::cache_hash(name, type))) e->hash = 0;
+    const std::size_t i = index_of(name, type);
+    if (i != Capacity) entries_[i].hash = 0;
   }
   void clear() noexcept {
     for (auto& e : entries_) e.hash = 0;
@@ -160,14 +157,18 @@ class Cache {
   }
 
   const Entry* find(const dns::Name& name, dns::Type type) const noexcept {
-    return const_cast<Cache*>(this)->find(name, type, detail::cache_hash(name, type));
+    const std::size_t i = index_of(name, type);
+    return i == Capacity ? nullptr : &entries_[i];
   }
-  Entry* find(const dns::Name& name, dns::Type type, std::uint64_t h) noexcept {
-    for (std::size_t i = 0; i < size_; ++i) {
-      Entry& e = entries_[i];
-      if (e.hash == h && e.type == type && detail::same_name(e.name, name)) return &e;
+  // The index of the entry for (name, type), or Capacity.
+  std::size_t index_of(const dns::Name& name, dns::Type type) const noexcept {
+    const std::uint64_t h = detail::cache_hash(name, type);
+    std::size_t i = 0;
+    for (; i < size_; ++i) {
+      const Entry& e = entries_[i];
+      if (e.hash == h && e.type == type && detail::same_name(e.name, name)) return i;
     }
-    return nullptr;
+    return Capacity;
   }
 
   Entry entries_[Capacity];

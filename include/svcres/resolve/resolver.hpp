@@ -326,7 +326,7 @@ class Resolver {
       }
       bump_locked(cache_misses_);
       for (auto& f : in_flight_) {
-        if (f.used && f.type == type && f.name.equals(name)) {
+        if (f.used && f.type == type && detail::same_name(f.name, name)) {
           ++f.waiters;
           coalesced_.fetch_add(1, std::memory_order_relaxed);
           cv_.wait(lock, [&] { return f.done; });
