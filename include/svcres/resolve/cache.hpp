@@ -91,10 +91,8 @@ class Cache {
   bool get(const dns::Name& name, dns::Type type, TimePoint now, Answer<N>& out) const noexcept {
     const Entry* e = find(name, type);
     if (!e || now >= e->expires) return false;
-    out.assign(e->answer);
+    out.assign(e->answer);  // from_cache and packets as put() stored them for every reader
     out.ttl = seconds_left(e->expires, now);
-    out.from_cache = true;
-    out.packets = 0;
     return true;
   }
 
@@ -105,8 +103,6 @@ class Cache {
     if (!e || !e->answer.ok() || now >= e->expires + stale_window_) return false;
     out.assign(e->answer);
     out.stale = now >= e->expires;
-    out.from_cache = true;
-    out.packets = 0;
     return true;
   }
 
@@ -126,7 +122,8 @@ class Cache {
     slot.type = type;
     slot.answer.assign(a);
     slot.answer.stale = false;
-    slot.answer.from_cache = false;
+    slot.answer.from_cache = true;  // as every reader sees it
+    slot.answer.packets = 0;
     slot.expires = now + std::chrono::seconds(a.ttl);
     if (i >= size_) size_ = i + 1;
   }

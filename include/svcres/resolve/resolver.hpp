@@ -125,6 +125,10 @@ inline bool reply_matches(const void* ctx, const std::uint8_t* m, std::size_t n)
          dns::detail::load_u16(got + qn + 2) == dns::class_in;
 }
 
+// `ref` decompressed into `out` (left as it was on failure). One function for the three places
+// that need it: each inlined copy of to_name() would move a 256-byte name through a Result.
+inline Errc name_into(const dns::NameRef& ref, dns::Name& out) noexcept { return ref.to_name().get(out); }
+
 // The address in an A or AAAA record; parse() checked the rdata length for the type.
 inline IpAddress record_address(const dns::Record& r) noexcept {
   return r.type == dns::Type::A ? IpAddress::from_v4_bytes(r.rdata) : IpAddress::from_v6_bytes(r.rdata);
@@ -182,7 +186,7 @@ class AddressRecords {
         if (r.klass != dns::class_in || (r.type != dns::Type::A && r.type != dns::Type::AAAA)) continue;
         if (size_ == Cap) return false;
         Entry* e = new (&slots_[size_].e) Entry{dns::Name(), r.type, record_address(r), r.ttl};
-        if (r.owner.to_name().get(e->owner) != Errc::ok) return false;
+        if (name_into(r.owner, e->owner) != Errc::ok) return false;
         ++size_;
       }
     }
@@ -292,8 +296,9 @@ class Resolver {
   // Candidate names in the order res_search tries them.
   Errc expand(std::string_view text, FixedVector<dns::Name, ResolvConf::max_search + 1>& out) const noexcept {
     if (text.empty()) return Errc::bad_name_text;
-    dns::Name base;
-    if (Errc e = dns::Name::from_text(text).get(base); e != Errc::ok) return e;
+    const Result<dns::Name> parsed = dns::Name::from_text(text);
+    if (!parsed.ok()) return parsed.error();
+    const dns::Name& base = parsed.value();
     const bool absolute = text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\');
     if (absolute || base.is_root()) {
       (void)out.push_back(base);
@@ -303,10 +308,10 @@ class Resolver {
     const bool as_is_first = dots >= conf_.ndots;
     if (as_is_first) (void)out.push_back(base);
     for (const auto& domain : conf_.search) {
-      dns::Name suffix, full;
-      if (dns::Name::from_text(domain.view()).get(suffix) != Errc::ok) continue;
-      if (base.concat(suffix).get(full) != Errc::ok) continue;
-      (void)out.push_back(full);
+      const Result<dns::Name> suffix = dns::Name::from_text(domain.view());
+      if (!suffix.ok()) continue;
+      const Result<dns::Name> full = base.concat(suffix.value());
+      if (full.ok()) (void)out.push_back(full.value());
     }
     if (!as_is_first) (void)out.push_back(base);
     return Errc::ok;
@@ -363,8 +368,7 @@ class Resolver {
           // RFC 8767 §4: a short TTL so the caller comes back soon.
           out.ttl = opts_.stale_answer_ttl;
           out.stale = true;
-          out.packets = sent;
-          out.name = name;
+          out.packets = sent;  // out.name came from the entry, stored under this name
           stale_served_.fetch_add(1, std::memory_order_relaxed);
         } else {
           out.error = why;
@@ -405,7 +409,7 @@ class Resolver {
             out.error = Errc::cname_loop;
             return;
           }
-          if (r.as_name().value().to_name().get(current) != Errc::ok) break;  // current kept on failure
+          if (detail::name_into(r.as_name().value(), current) != Errc::ok) break;  // current kept on failure
           if (r.ttl < ttl) ttl = r.ttl;
           moved = true;
           break;
@@ -427,7 +431,7 @@ class Resolver {
           t.weight = v.weight;
           t.port = v.port;
           t.ttl = r.ttl;
-          if (v.target.to_name().get(t.target) != Errc::ok || t.target.is_root()) continue;  // RFC 2782 "."
+          if (detail::name_into(v.target, t.target) != Errc::ok || t.target.is_root()) continue;  // RFC 2782 "."
           if (!srv.push_back(t)) out.overflow = true;
         }
       }
@@ -475,7 +479,7 @@ class Resolver {
     if (decoded) {
       for (const auto& r : *decoded) {
         if (r.type != at || !detail::same_name(r.owner, t.target)) continue;
-        add_endpoint(out, Endpoint{r.address, t.port, t.priority, t.weight});
+        add_target(out, r.address, t);
         any = true;
         if (r.ttl < ttl) ttl = r.ttl;
       }
@@ -484,7 +488,7 @@ class Resolver {
       if (decoded) break;
       for (const dns::Record& r : msg.records(s)) {
         if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
-        add_endpoint(out, Endpoint{detail::record_address(r), t.port, t.priority, t.weight});
+        add_target(out, detail::record_address(r), t);
         any = true;
         if (r.ttl < ttl) ttl = r.ttl;
       }
@@ -495,7 +499,7 @@ class Resolver {
     out.packets += sub.packets;
     if (sub.authoritative_empty()) return Errc::ok;
     if (!sub.ok()) return sub.error;
-    for (const Endpoint& a : sub.endpoints) add_endpoint(out, Endpoint{a.address, t.port, t.priority, t.weight});
+    for (const Endpoint& a : sub.endpoints) add_target(out, a.address, t);
     if (sub.ttl < ttl) ttl = sub.ttl;
     if (sub.overflow) out.overflow = true;
     return Errc::ok;
@@ -505,6 +509,11 @@ class Resolver {
     if (t == dns::Type::A) return opts_.families != AddressFamilies::v6;
     if (t == dns::Type::AAAA) return opts_.families != AddressFamilies::v4;
     return false;
+  }
+
+  // `address` as an endpoint of SRV target `t` (RFC 2782: its port, priority and weight).
+  static void add_target(AnswerType& out, const IpAddress& address, const detail::SrvTarget& t) noexcept {
+    add_endpoint(out, Endpoint{address, t.port, t.priority, t.weight});
   }
 
   static void add_endpoint(AnswerType& out, const Endpoint& ep) noexcept {
