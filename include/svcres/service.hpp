@@ -56,6 +56,7 @@
 #include <utility>
 
 #include "svcres/balance/ewma.hpp"
+#include "svcres/balance/feedback.hpp"
 #include "svcres/balance/maglev.hpp"
 #include "svcres/balance/outlier.hpp"
 #include "svcres/balance/pick_context.hpp"
@@ -382,11 +383,9 @@ class Service {
   TimePoint lease_now() const noexcept { return clock_.now(); }
 
   void finish_lease(const Endpoint&, SlotRef ref, bool retry, TryOutcome o, Duration latency, TimePoint now) noexcept {
-    if (EndpointStats* st = table_.stats(ref)) {
-      record_latency(*st, latency, now, opts_.ewma);
-      if (detector_.on_outcome(table_, ref, *st, o.endpoint_ok(), now)) metrics_.ejections.add();
-    }
-    table_.finish(ref);  // last: from here the slot may be reused
+    // EWMA (a failure counted as at least EwmaConfig::failure_penalty), ejection, then the end of
+    // the lease, after which the slot may be reused.
+    if (complete(table_, ref, Outcome{o.endpoint_ok(), latency}, now, &detector_, opts_.ewma)) metrics_.ejections.add();
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(latency);
     if (o.kind == TryKind::ok && o.http_status < 400) {
       metrics_.record_success(us);

@@ -9,6 +9,7 @@
 #include "fakes.hpp"
 #include "svcres/balance/least_request.hpp"
 #include "svcres/balance/maglev.hpp"
+#include "svcres/balance/peak_ewma.hpp"
 #include "svcres/balance/random.hpp"
 #include "svcres/service.hpp"
 #include "test.hpp"
@@ -515,4 +516,21 @@ TEST_CASE("call: a second retry avoids every host this call already tried while 
     // Every host tried: only the one that just failed is still avoided.
     CHECK_FALSE(tried[3].same_identity(tried[2]));
   }
+}
+
+TEST_CASE("a failed attempt reaches the peak EWMA at the failure penalty, a success as measured") {
+  Fixture f;
+  TestService<svcres::PeakEwma> svc(f.dns, "user-service.local", {}, f.clock);
+  auto a = svc.pick();
+  REQUIRE(a.ok());
+  const svcres::Endpoint failed = a->endpoint();
+  a->complete(TryOutcome::http(503), 2ms);  // fails fast: must not look fast
+  auto b = svc.pick();
+  REQUIRE(b.ok());
+  REQUIRE_FALSE(b->endpoint().same_identity(failed));  // the penalised host costs more
+  const svcres::Endpoint good = b->endpoint();
+  b->complete(TryOutcome::http(200), 2ms);
+  auto snap = svc.snapshot();
+  CHECK(snap.stats(index_of(svc, failed)).ewma_ns.load() == 5000000000u);  // EwmaConfig default: 5 s
+  CHECK(snap.stats(index_of(svc, good)).ewma_ns.load() == 2000000u);
 }

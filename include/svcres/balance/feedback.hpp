@@ -21,16 +21,19 @@ struct Outcome {
   Duration latency{};
 };
 
+// Returns true when this outcome ejected the endpoint (for an ejection counter).
 template <class Table>
-void complete(Table& table, SlotRef ref, Outcome outcome, TimePoint now, const OutlierDetector* detector = nullptr,
+bool complete(Table& table, SlotRef ref, Outcome outcome, TimePoint now, const OutlierDetector* detector = nullptr,
               const EwmaConfig& ewma = {}) noexcept {
+  bool ejected = false;
   if (EndpointStats* st = table.stats(ref)) {
     const Duration sample =
         !outcome.success && ewma.failure_penalty > outcome.latency ? ewma.failure_penalty : outcome.latency;
     record_latency(*st, sample, now, ewma);
-    if (detector) detector->on_outcome(table, ref, *st, outcome.success, now);
+    if (detector) ejected = detector->on_outcome(table, ref, *st, outcome.success, now);
   }
   table.finish(ref);
+  return ejected;
 }
 
 }  // namespace svcres
