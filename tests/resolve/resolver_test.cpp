@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "scripted_transport.hpp"
 #include "svcres/resolve/endpoint_resolver.hpp"
@@ -189,6 +190,25 @@ TEST_CASE("all servers failing: attempts rounds, then the error", "[resolver][fa
   auto a = r.resolve("user-service.local", Type::SRV);
   CHECK(a.error == Errc::server_failure);
   CHECK(a.packets == 6);
+  // glibc's res_send: round k waits timeout << k, divided by the server count after round 0.
+  using ms = std::chrono::milliseconds;
+  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(100), ms(100), ms(100), ms(100), ms(200), ms(200)});
+}
+
+TEST_CASE("per-try timeouts double across rounds as glibc's, and stop doubling after 5 rounds", "[resolver][failover]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::timeout;
+  t.s->behaviour[2] = Behaviour::timeout;
+  t.s->behaviour[3] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+  c.timeout = 3000ms;
+  c.attempts = 7;  // more than text may give (5): set in code
+  R r(c, {}, t);
+  CHECK(r.resolve("api-service.local", Type::A).error == Errc::timeout);
+  using ms = std::chrono::milliseconds;
+  const std::vector<ms> per_round = {ms(3000), ms(2000), ms(4000), ms(8000), ms(16000), ms(16000), ms(16000)};
+  REQUIRE(t.s->udp_timeouts.size() == 21);
+  for (std::size_t i = 0; i < 21; ++i) CHECK(t.s->udp_timeouts[i] == per_round[i / 3]);
 }
 
 TEST_CASE("rotate spreads the first server", "[resolver][failover]") {

@@ -2,6 +2,7 @@
 // ScriptedTransport: a Transport for unit tests. Each server (by port) gets a behaviour; answers come
 // from a MiniZone. UDP replies go through the resolver's accept() check exactly as the POSIX
 // transport does, so spoofed replies queued before the real one are ignored the same way.
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -20,6 +21,7 @@ struct ScriptState {
   MiniZone zone;
   std::map<std::uint16_t, Behaviour> behaviour;  // by server port; default answer
   std::vector<std::uint16_t> udp_calls, tcp_calls;  // server ports, in order
+  std::vector<std::chrono::milliseconds> udp_timeouts;  // each UDP call's timeout, in order
   std::function<void()> on_call;                    // e.g. a sleep to widen a race
   std::mutex mu;
 };
@@ -36,6 +38,7 @@ struct ScriptedTransport {
     {
       std::lock_guard<std::mutex> lock(s->mu);
       (tcp ? s->tcp_calls : s->udp_calls).push_back(x.server.port);
+      if (!tcp) s->udp_timeouts.push_back(x.timeout);
       auto it = s->behaviour.find(x.server.port);
       b = it == s->behaviour.end() ? Behaviour::answer : it->second;
     }

@@ -82,27 +82,22 @@ inline bool udp_recycle(int fd, const SockAddr& to) noexcept {
   return false;
 }
 
-// Datagrams until one from the server passes accept() or the deadline passes. The receive comes
-// before the wait: after the socket work the reply is often queued already, and a receive that
-// finds nothing costs less than a poll() that finds something.
+// Datagrams until one from the server passes accept() or the deadline passes.
 inline Result<std::size_t> udp_await(const Exchange& x, int fd, const SockAddr& to,
                                      std::chrono::steady_clock::time_point deadline) noexcept {
   Errc e = Errc::network_error;
   for (;;) {
+    if (auto st = wait_for(fd, POLLIN, deadline); !st.ok()) {
+      e = st.error();
+      break;
+    }
     sockaddr_storage from;
     socklen_t from_len = sizeof from;
     // MSG_TRUNC makes Linux return the datagram's real size, so an oversized one is detected.
     ssize_t n =
         ::recvfrom(fd, x.reply, x.reply_capacity, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (auto st = wait_for(fd, POLLIN, deadline); !st.ok()) {
-          e = st.error();
-          break;
-        }
-        continue;
-      }
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       if (errno == ECONNREFUSED) e = Errc::connection_refused;
       break;
     }

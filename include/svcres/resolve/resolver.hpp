@@ -9,8 +9,9 @@
 // - Search list and ndots as glibc's res_search: a name with a trailing dot is tried as is; a name
 //   with at least `ndots` dots is tried as is first, then with each search domain; otherwise the
 //   search domains come first. NXDOMAIN and NODATA move to the next candidate; any failure stops.
-// - Each query goes to the servers in order (or rotated, `options rotate`), `attempts` rounds, each
-//   try waiting `timeout`. Timeout, ICMP unreachable, SERVFAIL, REFUSED, NOTIMP, FORMERR, a reply
+// - Each query goes to the servers in order (or rotated, `options rotate`), `attempts` rounds; as in
+//   glibc's res_send, round k waits `timeout` << k per try, divided by the number of servers after
+//   the first round (5 s, then 10 s / 2 with two servers, ...). Timeout, ICMP unreachable, SERVFAIL, REFUSED, NOTIMP, FORMERR, a reply
 //   that does not parse: next server. TC=1: the same server again over TCP (RFC 7766 §5); a
 //   truncated answer is never used nor cached (RFC 2181 §9).
 // - Replies are accepted only from the server's address and port with the query's ID and question
@@ -528,7 +529,9 @@ class Resolver {
     for (const dns::Record& r : msg.authorities()) {
       if (r.type != dns::Type::SOA) continue;
       std::uint32_t t = r.ttl;
-      const std::uint32_t minimum = r.as_soa().value().minimum;
+      // MINIMUM is the rdata's last 32 bits (RFC 1035 §3.3.13); parse() checked that an SOA's
+      // rdata ends exactly 20 bytes after its two names.
+      const std::uint32_t minimum = dns::detail::load_u32(r.rdata + r.rdlength - 4);
       if (minimum < t) t = minimum;
       ttl = t < opts_.max_negative_ttl ? t : opts_.max_negative_ttl;
       return true;
@@ -563,13 +566,15 @@ class Resolver {
     x.query_size = qlen;
     x.reply = buf;
     x.reply_capacity = cap;
-    x.timeout = conf_.timeout;
     x.accept = &detail::reply_matches;
     x.accept_ctx = &match;
 
     Errc last = Errc::timeout;
     bool saw_servfail = false, saw_refused = false;
     for (unsigned attempt = 0; attempt < conf_.attempts; ++attempt) {
+      // Doubling stops at glibc's RES_MAXRETRY rounds, should code set more attempts than that.
+      const unsigned doubling = attempt < ResolvConf::max_attempts ? attempt : ResolvConf::max_attempts - 1;
+      x.timeout = conf_.timeout * (1 << doubling) / (attempt ? static_cast<long>(n) : 1L);
       for (std::size_t i = 0; i < n; ++i) {
         x.server = conf_.nameservers[(start + i) % n];
         Result<std::size_t> r = conf_.use_vc ? transport_.tcp(x) : transport_.udp(x);
