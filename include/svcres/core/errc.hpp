@@ -55,7 +55,7 @@ enum class Errc : std::uint8_t {
   // Load balancing and service (table/, balance/, service.hpp).
   no_endpoints,        // the endpoint set is empty
   no_healthy_endpoint, // every endpoint is ejected and panic mode is off
-  table_busy,          // publish found every snapshot buffer or spare slot still pinned; retry later
+  table_busy,          // publish found every spare slot held by unfinished leases; retry later
   retry_budget_exhausted,
   deadline_exceeded,   // the caller's overall deadline passed
   try_failed,          // call(): the last try failed and no retry was allowed (its outcome says how)
@@ -107,7 +107,7 @@ constexpr const char* errc_text(Errc e) noexcept {
     case Errc::stale: return "stale answer served";
     case Errc::no_endpoints: return "no endpoints";
     case Errc::no_healthy_endpoint: return "no healthy endpoint";
-    case Errc::table_busy: return "endpoint table busy (readers still pin old sets); retry publish";
+    case Errc::table_busy: return "endpoint table busy (unfinished leases hold every spare slot); retry publish";
     case Errc::retry_budget_exhausted: return "retry budget exhausted";
     case Errc::deadline_exceeded: return "deadline exceeded";
     case Errc::try_failed: return "every try failed";
