@@ -270,3 +270,27 @@ TEST_CASE("one resolver on several threads, and rotation across servers, over th
   for (int i = 0; i < 20; ++i) REQUIRE(r.resolve("api-service.local", Type::A).ok());
   CHECK(a.udp_queries - before == 10);
 }
+
+TEST_CASE("a server on [::1]: UDP, TC -> TCP and the pooled socket over IPv6", "[net][fault][v6]") {
+  LoopbackServer s(true);
+  if (!s.ok()) {
+    WARN("skipped: this machine has no ::1 (IPv6 loopback)");
+    return;
+  }
+  fill(s);
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  R r(conf({s.address()}, 2000ms), ro);
+  REQUIRE(r.conf().nameservers[0].address.is_v6());
+  for (int i = 0; i < 3; ++i) {  // the second and third recycle the first one's socket
+    auto a = r.resolve("user-service.local", Type::SRV);
+    REQUIRE(a.ok());
+    CHECK(texts(a.endpoints) == user_service);
+  }
+  auto big = r.resolve("batch-worker.local", Type::SRV);
+  REQUIRE(big.ok());
+  CHECK(big.endpoints.size() == 40);
+  CHECK(s.tcp_queries == 1);
+  const auto ports = s.client_ports();
+  CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() >= 3);
+}

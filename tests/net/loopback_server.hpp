@@ -31,26 +31,46 @@ class LoopbackServer {
   std::chrono::milliseconds delay{150};  // Fault::slow
   std::atomic<int> udp_queries{0}, tcp_queries{0};
 
-  LoopbackServer() {
+  // On 127.0.0.1, or on ::1 with `v6` (ok() is false when the machine has no ::1).
+  explicit LoopbackServer(bool v6 = false) : v6_(v6) {
     // The kernel picks the UDP port; the same number may be taken for TCP (a local port of an
     // outgoing connection, often in TIME-WAIT after busy runs), so try again with a fresh one.
+    const int family = v6 ? AF_INET6 : AF_INET;
     for (int attempt = 0; attempt < 32; ++attempt) {
-      udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = 0;
-      ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      socklen_t len = sizeof a;
+      udp_ = ::socket(family, SOCK_DGRAM, 0);
+      sockaddr_storage a{};
+      socklen_t len;
+      if (v6) {
+        auto* a6 = reinterpret_cast<sockaddr_in6*>(&a);
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        len = sizeof(sockaddr_in6);
+      } else {
+        auto* a4 = reinterpret_cast<sockaddr_in*>(&a);
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof(sockaddr_in);
+      }
+      const socklen_t bind_len = len;
+      if (::bind(udp_, reinterpret_cast<sockaddr*>(&a), bind_len) != 0) {
+        ::close(udp_);
+        udp_ = -1;
+        break;  // no such address here (v6 off): ok() says so
+      }
       ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
-      port_ = ntohs(a.sin_port);
-      tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&a)->sin6_port : reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+      tcp_ = ::socket(family, SOCK_STREAM, 0);
       int one = 1;
       ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
       // Same port for TCP, as a DNS server.
-      if (::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(tcp_, 16) == 0) break;
+      if (::bind(tcp_, reinterpret_cast<sockaddr*>(&a), bind_len) == 0 && ::listen(tcp_, 16) == 0) break;
       ::close(udp_);
       ::close(tcp_);
+      udp_ = tcp_ = -1;
+    }
+    if (udp_ < 0) {
+      stopped_ = true;  // nothing to serve; stop() has no thread to join
+      return;
     }
     thread_ = std::thread([this] { loop(); });
   }
@@ -71,8 +91,8 @@ class LoopbackServer {
     std::lock_guard<std::mutex> lock(mu_);
     return client_ports_;
   }
-  // Sends `msg` to 127.0.0.1:`to` from the server's own address and port: what a forger who knows
-  // both would send.
+  // Sends `msg` to 127.0.0.1:`to` from the server's own address and port (an IPv4 server): what
+  // a forger who knows both would send.
   void send_from_server(const std::uint8_t* msg, std::size_t n, std::uint16_t to) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -80,11 +100,12 @@ class LoopbackServer {
     a.sin_port = htons(to);
     ::sendto(udp_, msg, n, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return (v6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_); }
+  bool ok() const { return udp_ >= 0; }
 
   // Closes the sockets: later UDP queries get ICMP port unreachable, TCP connects get RST.
   void stop() {
-    if (stopped_.exchange(true)) return;
+    if (stopped_.exchange(true)) return;  // also when construction found no address
     thread_.join();
     ::close(udp_);
     ::close(tcp_);
@@ -107,13 +128,14 @@ class LoopbackServer {
 
   void on_udp() {
     std::uint8_t q[4096], r[65535];
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t flen = sizeof from;
     ssize_t n = ::recvfrom(udp_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n < 12) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      client_ports_.push_back(ntohs(from.sin_port));
+      client_ports_.push_back(ntohs(v6_ ? reinterpret_cast<sockaddr_in6*>(&from)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&from)->sin_port));
     }
     ++udp_queries;
     const Fault f = fault.load();
@@ -143,7 +165,7 @@ class LoopbackServer {
         fake[1] ^= 0x01;
         ::sendto(udp_, fake, fl, 0, reinterpret_cast<sockaddr*>(&from), flen);
         fake[1] ^= 0x01;
-        int other = ::socket(AF_INET, SOCK_DGRAM, 0);
+        int other = ::socket(from.ss_family, SOCK_DGRAM, 0);
         ::sendto(other, fake, fl, 0, reinterpret_cast<sockaddr*>(&from), flen);
         ::close(other);
       }
@@ -192,6 +214,7 @@ class LoopbackServer {
     ::close(c);
   }
 
+  bool v6_ = false;
   int udp_ = -1, tcp_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
