@@ -115,9 +115,9 @@ inline bool reply_matches(const void* ctx, const std::uint8_t* m, std::size_t n)
   if (dns::header_size + qn + 4 > n) return false;
   const std::uint8_t* want = c->qname->wire();
   const std::uint8_t* got = m + dns::header_size;
-  if (c->exact_case) {
-    if (std::memcmp(want, got, qn) != 0) return false;
-  } else {
+  // Servers echo the question as sent, so the bytes usually match as they are.
+  if (std::memcmp(want, got, qn) != 0) {
+    if (c->exact_case) return false;
     // Length bytes are <= 63, below 'A', so lower-casing every byte compares labels correctly.
     for (std::size_t i = 0; i < qn; ++i)
       if (dns::detail::ascii_lower(want[i]) != dns::detail::ascii_lower(got[i])) return false;
