@@ -1,4 +1,8 @@
 // The POSIX transports and the resolver against misbehaving servers on loopback.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -293,4 +297,35 @@ TEST_CASE("a server on [::1]: UDP, TC -> TCP and the pooled socket over IPv6", "
   CHECK(s.tcp_queries == 1);
   const auto ports = s.client_ports();
   CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() >= 3);
+}
+
+TEST_CASE("the UDP socket pool hands a socket only to the process that left it (fork)", "[net][fault]") {
+  svcres::UdpSocketPool pool;
+  const pid_t self = ::getpid();
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  pool.put(fd, self);
+  CHECK(pool.take(self) == fd);
+  CHECK(pool.take(self) == -1);  // taken: empty now
+  pool.put(fd, self + 1);         // as a parent would have left it before fork()
+  CHECK(pool.take(self) == -1);
+  CHECK(::fcntl(fd, F_GETFD) == -1);  // this process's copy was closed, not handed out
+  CHECK(errno == EBADF);
+
+  // A real fork: the child resolves through the resolver its parent used, on sockets of its own.
+  LoopbackServer s;
+  fill(s);
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  R r(conf({s.address()}, 2000ms), ro);
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(r.resolve("api-service.local", Type::A).ok() && r.resolve("api-service.local", Type::A).ok() ? 0 : 1);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(r.resolve("api-service.local", Type::A).ok());
+  CHECK(s.udp_queries == 4);
 }

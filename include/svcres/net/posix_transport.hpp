@@ -15,7 +15,7 @@ namespace svcres {
 
 class PosixTransport {
  public:
-  Result<std::size_t> udp(const Exchange& x) const noexcept { return udp_exchange(x, &pool_); }
+  Result<std::size_t> udp(const Exchange& x) const noexcept { return udp_exchange(x, pool_); }
   Result<std::size_t> tcp(const Exchange& x) const noexcept { return tcp_exchange(x); }
 
  private:

@@ -60,23 +60,20 @@ struct SockAddr {
   int family() const noexcept { return storage.ss_family; }
 };
 
+static_assert(offsetof(sockaddr_in, sin_port) == offsetof(sockaddr_in6, sin6_port), "one port offset");
+
 inline SockAddr to_sockaddr(const NameServer& ns) noexcept {
+  // Written field by field at each family's offsets: sockaddr_in and sockaddr_in6 share the family
+  // and port positions (same_peer() below relies on it too).
   SockAddr a;
-  if (ns.address.is_v4()) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(ns.port);
-    std::memcpy(&sin.sin_addr, ns.address.bytes(), 4);
-    std::memcpy(&a.storage, &sin, sizeof sin);
-    a.len = sizeof sin;
-  } else {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(ns.port);
-    std::memcpy(&sin6.sin6_addr, ns.address.bytes(), 16);
-    std::memcpy(&a.storage, &sin6, sizeof sin6);
-    a.len = sizeof sin6;
-  }
+  const bool v4 = ns.address.is_v4();
+  auto* p = reinterpret_cast<unsigned char*>(&a.storage);
+  a.storage.ss_family = v4 ? AF_INET : AF_INET6;
+  const std::uint16_t port = htons(ns.port);
+  std::memcpy(p + offsetof(sockaddr_in, sin_port), &port, 2);
+  std::memcpy(p + (v4 ? offsetof(sockaddr_in, sin_addr) : offsetof(sockaddr_in6, sin6_addr)), ns.address.bytes(),
+              v4 ? 4 : 16);
+  a.len = v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
   return a;
 }
 
@@ -87,7 +84,6 @@ inline bool same_peer(const sockaddr_storage& got, socklen_t len, const SockAddr
   const std::size_t at = v4 ? offsetof(sockaddr_in, sin_addr) : offsetof(sockaddr_in6, sin6_addr);
   const auto* a = reinterpret_cast<const unsigned char*>(&got);
   const auto* b = reinterpret_cast<const unsigned char*>(&to.storage);
-  static_assert(offsetof(sockaddr_in, sin_port) == offsetof(sockaddr_in6, sin6_port), "port at one offset");
   return len >= to.len && got.ss_family == to.storage.ss_family &&
          std::memcmp(a + offsetof(sockaddr_in, sin_port), b + offsetof(sockaddr_in, sin_port), 2) == 0 &&
          std::memcmp(a + at, b + at, v4 ? 4 : 16) == 0;

@@ -17,6 +17,8 @@
 // port is discarded before the new one exists.
 
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -32,8 +34,10 @@ namespace svcres {
 
 // One used socket (its query is over) kept for the next exchange, which recycles it for a new
 // port instead of paying close() + socket(). Threads: the slot is a single atomic descriptor that
-// callers exchange, so concurrent exchanges each get a socket of their own or none. A copy starts
-// empty: two owners of one descriptor would close it twice.
+// callers exchange, so concurrent exchanges each get a socket of their own or none. fork(): a
+// child inherits the slot but must not use the socket (parent and child would share it and read
+// each other's replies), so the slot remembers the process that filled it. A copy starts empty:
+// two owners of one descriptor would close it twice.
 class UdpSocketPool {
  public:
   UdpSocketPool() noexcept = default;
@@ -42,13 +46,24 @@ class UdpSocketPool {
   // relaxed: nobody may use an object being destroyed, so no other thread's store can be pending.
   ~UdpSocketPool() { detail::Fd(fd_.load(std::memory_order_relaxed)).reset(); }
 
-  // Puts `fd` (-1: none) in the slot and returns what was there. acq_rel: a descriptor is handed
-  // from one thread to another here; relaxed would do for the int itself (the kernel owns the
-  // socket), acq_rel keeps the hand-over obviously ordered with the caller's own use of it.
-  int exchange(int fd) noexcept { return fd_.exchange(fd, std::memory_order_acq_rel); }
+  // The socket in the slot (-1: none), now the caller's; one filled by another process (the parent
+  // before a fork) is closed here instead. acq_rel: the descriptor, and the owner stored before
+  // it, are handed from one thread to another here.
+  int take(pid_t self) noexcept {
+    detail::Fd fd(fd_.exchange(-1, std::memory_order_acq_rel));
+    return owner_.load(std::memory_order_relaxed) == self ? fd.release() : -1;
+  }
+  // Leaves `fd` for a later exchange; closes what the slot held, if anything. Every thread of a
+  // process stores the same owner, so the relaxed store races with nothing that matters; the
+  // release half of the exchange orders it before the descriptor for take().
+  void put(int fd, pid_t self) noexcept {
+    owner_.store(self, std::memory_order_relaxed);
+    detail::Fd(fd_.exchange(fd, std::memory_order_acq_rel)).reset();
+  }
 
  private:
   std::atomic<int> fd_{-1};
+  std::atomic<pid_t> owner_{0};
 };
 
 namespace detail {
@@ -62,24 +77,26 @@ inline Fd connected_udp(const SockAddr& to) noexcept {
 
 // Makes a used socket fit for one more query on a new port: disconnect (on Linux this unhashes the
 // socket and releases its auto-bound port, so nothing more can arrive for the old one), discard
-// whatever was queued (late or forged datagrams for the old port, a pending ICMP error), connect
-// (a new kernel-chosen port). False elsewhere, where a disconnect may keep the bound port: the
+// whatever was queued (late or forged datagrams for the old port), connect (a new kernel-chosen
+// port). False elsewhere, where a disconnect may keep the bound port: the
 // caller then uses a fresh socket.
 inline bool udp_recycle(int fd, const SockAddr& to) noexcept {
 #if defined(__linux__)
   sockaddr unspec{};
   unspec.sa_family = AF_UNSPEC;
   if (::connect(fd, &unspec, sizeof unspec) != 0) return false;
-  for (int i = 0; i < 64; ++i) {
+  // Unhashed, the socket gains nothing more, so this ends; a pending error ends it too (the
+  // socket is then given up rather than guessed about).
+  for (;;) {
     std::uint8_t sink;
-    if (::recv(fd, &sink, 1, MSG_DONTWAIT | MSG_TRUNC) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return ::connect(fd, to.get(), to.len) == 0;
+    if (::recv(fd, &sink, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0) continue;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) && ::connect(fd, to.get(), to.len) == 0;
   }
 #else
   (void)fd;
   (void)to;
-#endif
   return false;
+#endif
 }
 
 // Datagrams until one from the server passes accept() or the deadline passes.
@@ -114,12 +131,13 @@ inline Result<std::size_t> udp_await(const Exchange& x, int fd, const SockAddr& 
 
 }  // namespace detail
 
-// One UDP exchange from a port that has never sent. With a pool, the socket of an earlier
-// exchange is recycled for it when there is one, and this one is left for the next.
-inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool* pool = nullptr) noexcept {
+// One UDP exchange from a port that has never sent: the socket of an earlier exchange recycled
+// for it when the pool has one (a fresh socket otherwise), left in the pool afterwards.
+inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool& pool) noexcept {
   const auto deadline = std::chrono::steady_clock::now() + x.timeout;
   const detail::SockAddr to = detail::to_sockaddr(x.server);
-  detail::Fd fd(pool ? pool->exchange(-1) : -1);
+  const pid_t self = ::getpid();
+  detail::Fd fd(pool.take(self));
   if (!(fd.valid() && detail::udp_recycle(fd.get(), to))) {
     fd = detail::connected_udp(to);
     if (!fd.valid()) return Errc::network_error;
@@ -132,8 +150,14 @@ inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool* pool =
     return Errc::network_error;
   }
   Result<std::size_t> r = detail::udp_await(x, fd.get(), to, deadline);
-  if (pool) fd = detail::Fd(pool->exchange(fd.release()));  // closes what the slot held, if anything
+  pool.put(fd.release(), self);
   return r;
+}
+
+// The same on a socket of its own, closed before returning.
+inline Result<std::size_t> udp_exchange(const Exchange& x) noexcept {
+  UdpSocketPool own;
+  return udp_exchange(x, own);
 }
 
 }  // namespace svcres
