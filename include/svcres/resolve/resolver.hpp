@@ -319,17 +319,24 @@ class Resolver {
   }
 
   // Cache, coalescing and serve-stale around fetch().
+  // The cache hit, kept small so that it stays the whole call; a miss goes on in lookup_miss().
   void lookup(const dns::Name& name, dns::Type type, LookupFlags flags, AnswerType& out, unsigned depth = 0) noexcept {
-    InFlight* slot = nullptr;
     const bool use_cache = opts_.cache && !flags.bypass_cache;
     // One clock read per lookup, taken before the lock so the lock covers only the table work.
     const TimePoint hit_now = use_cache ? clock_.now() : TimePoint{};
+    std::unique_lock<std::mutex> lock(mu_);
+    if (use_cache && cache_.get(name, type, hit_now, out)) {
+      bump_locked(cache_hits_);
+      return;
+    }
+    lookup_miss(lock, name, type, flags, out, depth);
+  }
+
+  // Called with mu_ held by `lock`: coalescing, fetch() without the lock, then cache and stale.
+  void lookup_miss(std::unique_lock<std::mutex>& lock, const dns::Name& name, dns::Type type, LookupFlags flags,
+                   AnswerType& out, unsigned depth) noexcept {
+    InFlight* slot = nullptr;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (use_cache && cache_.get(name, type, hit_now, out)) {
-        bump_locked(cache_hits_);
-        return;
-      }
       bump_locked(cache_misses_);
       for (auto& f : in_flight_) {
         if (f.used && f.type == type && detail::same_name(f.name, name)) {
@@ -353,6 +360,7 @@ class Resolver {
           break;
         }
       }
+      lock.unlock();
     }
     out.reset();
     out.name = name;
