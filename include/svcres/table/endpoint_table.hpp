@@ -55,7 +55,7 @@
 //
 // MEMORY: everything lives inside the object (no allocation, ever): about
 // 2 x Capacity x 32 bytes + 2 x Capacity x 128 bytes + 2 x sizeof(Index). With a Maglev index that
-// is ~260 KiB, so create large tables with static storage or make_unique, not on the stack.
+// is ~300 KiB, so create large tables with static storage or make_unique, not on the stack.
 //
 // Index: a type with `void rebuild(const Endpoint* eps, std::size_t n) noexcept`, default
 // constructible, run by the writer inside publish(). Readers of a stale view may read it while it
