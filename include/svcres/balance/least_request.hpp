@@ -31,8 +31,9 @@ class LeastRequest {
     // Relaxed: a load estimate; staleness only makes the choice slightly less informed.
     const std::uint64_t lx = s.stats(x).in_flight.load(std::memory_order_relaxed) + 1ull;
     const std::uint64_t ly = s.stats(y).in_flight.load(std::memory_order_relaxed) + 1ull;
-    const std::uint64_t wx = s.rank(x).weight ? s.rank(x).weight : 1;
-    const std::uint64_t wy = s.rank(y).weight ? s.rank(y).weight : 1;
+    std::uint64_t wx = s.rank(x).weight, wy = s.rank(y).weight;  // one load each
+    wx += wx == 0;  // weight 0 counts as 1: least request balances load, and the host still serves
+    wy += wy == 0;
     if (bias_ == 1.0) return lx * wy < ly * wx;  // lx/wx < ly/wy without division
     return std::pow(static_cast<double>(lx), bias_) * static_cast<double>(wy) <
            std::pow(static_cast<double>(ly), bias_) * static_cast<double>(wx);

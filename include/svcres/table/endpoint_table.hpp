@@ -208,15 +208,14 @@ class EndpointTable {
 
    private:
     friend class EndpointTable;
-    Snapshot(const EndpointTable* t, std::uint32_t buf, std::uint64_t seq, std::size_t size) noexcept
+    Snapshot(const EndpointTable* t, const Buffer* buf, std::uint64_t seq, std::size_t size) noexcept
         : table_(t), buf_(buf), size_(size), seq_(seq) {}
-    const Buffer& b() const noexcept { return table_->buffers_[buf_]; }
-    std::uint32_t slot_of(std::size_t i) const noexcept {
-      const std::uint32_t s = b().entries[i].slot.load(std::memory_order_relaxed);
-      return s < kSlots ? s : 0;  // always true; keeps a stale read inside the array regardless
-    }
+    const Buffer& b() const noexcept { return *buf_; }
+    // Always below kSlots, even from a stale view: an atomic word holds some value the writer
+    // stored (or its initial 0), never a torn mix, and the writer stores only slot numbers.
+    std::uint32_t slot_of(std::size_t i) const noexcept { return b().entries[i].slot.load(std::memory_order_relaxed); }
     const EndpointTable* table_;
-    std::uint32_t buf_;
+    const Buffer* buf_;
     std::size_t size_;
     std::uint64_t seq_;
   };
@@ -301,7 +300,7 @@ class EndpointTable {
       if (seq & 1) continue;
       // Relaxed: validated with the rest of the view.
       const std::size_t n = b.size.load(std::memory_order_relaxed);
-      return Snapshot(this, i, seq, n < Capacity ? n : Capacity);
+      return Snapshot(this, &b, seq, n < Capacity ? n : Capacity);
     }
   }
 
