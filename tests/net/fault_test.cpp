@@ -303,14 +303,24 @@ TEST_CASE("the UDP socket pool hands a socket only to the process that left it (
   svcres::UdpSocketPool pool;
   const pid_t self = ::getpid();
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int fd2 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
-  pool.put(fd, self);
-  CHECK(pool.take(self) == fd);
-  CHECK(pool.take(self) == -1);  // taken: empty now
-  pool.put(fd, self + 1);         // as a parent would have left it before fork()
-  CHECK(pool.take(self) == -1);
-  CHECK(::fcntl(fd, F_GETFD) == -1);  // this process's copy was closed, not handed out
+  REQUIRE(fd2 >= 0);
+  using Pool = svcres::UdpSocketPool;
+  pool.put(self, fd, fd2);
+  const std::uint64_t held = pool.take(self);
+  CHECK(Pool::ready_of(held) == fd);
+  CHECK(Pool::used_of(held) == fd2);
+  const std::uint64_t none = pool.take(self);  // taken: empty now
+  CHECK(Pool::ready_of(none) == -1);
+  CHECK(Pool::used_of(none) == -1);
+  pool.put(self + 1, fd, fd2);  // as a parent would have left them before fork()
+  const std::uint64_t inherited = pool.take(self);
+  CHECK(Pool::ready_of(inherited) == -1);
+  CHECK(Pool::used_of(inherited) == -1);
+  CHECK(::fcntl(fd, F_GETFD) == -1);  // this process's copies were closed, not handed out
   CHECK(errno == EBADF);
+  CHECK(::fcntl(fd2, F_GETFD) == -1);
 
   // A real fork: the child resolves through the resolver its parent used, on sockets of its own.
   LoopbackServer s;

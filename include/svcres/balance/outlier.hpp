@@ -93,21 +93,22 @@ class OutlierDetector {
     std::int64_t until = st.ejected_until_ns.load(std::memory_order_relaxed);
     if (until > now_ns) return false;  // already ejected: late failures of older leases
     {
-      auto snap = table.snapshot();
-      bool in_set = false;
-      std::size_t others = 0;
-      for (;;) {
+      bool in_set;
+      std::size_t others;
+      std::atomic<std::int32_t>* counter;
+      for (;;) {  // until the scan saw one whole set (a publish may rewrite it under the scan)
+        const auto snap = table.snapshot();
+        counter = &snap.ejected_counter();
+        in_set = false;
+        others = 0;
         for (std::size_t i = 0; i < snap.size(); ++i) {
           if (snap.ref(i).slot == ref.slot) {
             in_set = true;
-          } else if (!ejected(snap.stats(i), now_ns, snap.ejected_counter())) {
+          } else if (!ejected(snap.stats(i), now_ns, *counter)) {
             ++others;
           }
         }
         if (snap.valid()) break;
-        snap = table.snapshot();  // a publish rewrote the set under the scan: count again
-        in_set = false;
-        others = 0;
       }
       if (!in_set || others == 0) return false;  // gone already, or the last usable endpoint
       const std::uint32_t times = st.times_ejected.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -119,7 +120,7 @@ class OutlierDetector {
         st.times_ejected.fetch_sub(1, std::memory_order_relaxed);  // another thread ejected it first
         return false;
       }
-      if (until == 0) snap.ejected_counter().fetch_add(1, std::memory_order_relaxed);
+      if (until == 0) counter->fetch_add(1, std::memory_order_relaxed);
     }
     st.consecutive_failures.store(0, std::memory_order_relaxed);
     return true;

@@ -120,8 +120,8 @@ class EndpointTable {
     std::atomic<std::uint32_t> slot{0};
 
     void store(const Endpoint& e, std::uint32_t s) noexcept {
-      std::uint64_t w[2] = {0, 0};
-      std::memcpy(w, e.address.bytes(), e.address.size());
+      std::uint64_t w[2];
+      std::memcpy(w, e.address.bytes(), sizeof w);  // 16 bytes for both families (v4 zero-padded)
       // Relaxed: ordered by the buffer's sequence (see HOW).
       address[0].store(w[0], std::memory_order_relaxed);
       address[1].store(w[1], std::memory_order_relaxed);
