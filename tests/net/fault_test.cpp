@@ -43,6 +43,20 @@ svcres::ResolvConf conf(std::initializer_list<std::string> servers, std::chrono:
   return c;
 }
 
+// One exchange with 127.0.0.1:port: the query in q[0, size), the reply into `reply`.
+template <std::size_t N>
+svcres::Exchange exchange_to(std::uint16_t port, const std::uint8_t* q, std::size_t size, std::uint8_t (&reply)[N],
+                             std::chrono::milliseconds timeout) {
+  svcres::Exchange x;
+  x.server = svcres::NameServer{svcres::IpAddress::v4(127, 0, 0, 1), port};
+  x.query = q;
+  x.query_size = size;
+  x.reply = reply;
+  x.reply_capacity = N;
+  x.timeout = timeout;
+  return x;
+}
+
 using svcres_test::texts;
 using svcres_test::user_service;
 }  // namespace
@@ -60,13 +74,7 @@ TEST_CASE("a closed first server: ICMP unreachable moves on without waiting", "[
   // The transport itself reports it.
   std::uint8_t q[64], reply[512];
   auto qn = svcres::dns::write_query(q, sizeof q, 7, svcres_test::name("x.local."), Type::A);
-  svcres::Exchange x;
-  x.server = svcres::NameServer{svcres::IpAddress::v4(127, 0, 0, 1), 15399};
-  x.query = q;
-  x.query_size = *qn;
-  x.reply = reply;
-  x.reply_capacity = sizeof reply;
-  x.timeout = 5000ms;
+  svcres::Exchange x = exchange_to(15399, q, *qn, reply, 5000ms);
   CHECK(svcres::udp_exchange(x).error() == Errc::connection_refused);
   CHECK(svcres::tcp_exchange(x).error() == Errc::connection_refused);
 }
@@ -138,13 +146,7 @@ TEST_CASE("TC -> TCP with a 40-task answer, and TCP framing faults", "[net][faul
 
   std::uint8_t q[64], reply[65535];
   auto qn = svcres::dns::write_query(q, sizeof q, 9, svcres_test::name("batch-worker.local."), Type::SRV);
-  svcres::Exchange x;
-  x.server = svcres::NameServer{svcres::IpAddress::v4(127, 0, 0, 1), s.port()};
-  x.query = q;
-  x.query_size = *qn;
-  x.reply = reply;
-  x.reply_capacity = sizeof reply;
-  x.timeout = 2000ms;
+  svcres::Exchange x = exchange_to(s.port(), q, *qn, reply, 2000ms);
   s.fault = Fault::tcp_trickle;
   auto trickled = svcres::tcp_exchange(x);
   REQUIRE(trickled.ok());
@@ -223,13 +225,7 @@ TEST_CASE("a datagram queued for a finished query's port never answers a later q
   fill(s);
   std::uint8_t q[64], reply[512];
   auto qn = svcres::dns::write_query(q, sizeof q, 7, svcres_test::name("api-service.local."), Type::A);
-  svcres::Exchange x;
-  x.server = svcres::NameServer{svcres::IpAddress::v4(127, 0, 0, 1), s.port()};
-  x.query = q;
-  x.query_size = *qn;
-  x.reply = reply;
-  x.reply_capacity = sizeof reply;
-  x.timeout = 200ms;
+  svcres::Exchange x = exchange_to(s.port(), q, *qn, reply, 200ms);
   x.accept = nullptr;  // anything from the server's address and port would do
   svcres::PosixTransport t;
   auto first = t.udp(x);
