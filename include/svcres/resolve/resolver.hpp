@@ -141,31 +141,32 @@ struct SrvTarget {
   dns::Name target;
 };
 
-// Up to N SRV targets, constructed only as they are added: a FixedVector<SrvTarget, N> would
-// construct all N (N * 272 bytes of stores) on every SRV resolution. SrvTarget is trivially
-// destructible, so nothing needs tearing down.
-template <std::size_t N>
-class SrvTargets {
-  static_assert(std::is_trivially_destructible_v<SrvTarget>, "SrvTargets never runs destructors");
+// Up to N values of a trivially destructible T in inline storage, each constructed only when it
+// is added: a FixedVector<T, N> constructs all N up front, which for the name-carrying SRV targets
+// and address records (~270 bytes each) is N * 270 bytes of stores on every SRV resolution.
+template <class T, std::size_t N>
+class AppendOnly {
+  static_assert(std::is_trivially_destructible_v<T>, "AppendOnly never runs destructors");
 
  public:
-  bool push_back(const SrvTarget& t) noexcept {
-    if (size_ == N) return false;
-    new (&slots_[size_++].t) SrvTarget(t);
-    return true;
-  }
+  // The new element, or nullptr when full.
+  T* push_back(const T& v) noexcept { return size_ == N ? nullptr : new (&slots_[size_++].t) T(v); }
+  void pop_back() noexcept { --size_; }
   void clear() noexcept { size_ = 0; }
-  const SrvTarget* begin() const noexcept { return &slots_[0].t; }
-  const SrvTarget* end() const noexcept { return &slots_[0].t + size_; }
+  const T* begin() const noexcept { return &slots_[0].t; }
+  const T* end() const noexcept { return &slots_[0].t + size_; }
 
  private:
   union Slot {
     Slot() noexcept {}
-    SrvTarget t;
+    T t;
   };
   Slot slots_[N];
   std::size_t size_ = 0;
 };
+
+template <std::size_t N>
+using SrvTargets = AppendOnly<SrvTarget, N>;
 
 // The A and AAAA records of the additional then answer sections, decoded once per SRV response so
 // that matching them to each target compares flat names instead of re-walking the message per
@@ -181,29 +182,25 @@ class AddressRecords {
   };
   // False when the message has more address records than Cap (the caller then walks the message).
   bool load(const dns::Message& msg) noexcept {
-    size_ = 0;
+    entries_.clear();
     for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
       for (const dns::Record& r : msg.records(s)) {
         if (r.klass != dns::class_in || (r.type != dns::Type::A && r.type != dns::Type::AAAA)) continue;
-        if (size_ == Cap) return false;
-        Entry* e = new (&slots_[size_].e) Entry{dns::Name(), r.type, record_address(r), r.ttl};
-        if (name_into(r.owner, e->owner) != Errc::ok) return false;
-        ++size_;
+        Entry* e = entries_.push_back(Entry{dns::Name(), r.type, record_address(r), r.ttl});
+        if (e == nullptr) return false;
+        if (name_into(r.owner, e->owner) != Errc::ok) {
+          entries_.pop_back();
+          return false;
+        }
       }
     }
     return true;
   }
-  const Entry* begin() const noexcept { return &slots_[0].e; }
-  const Entry* end() const noexcept { return &slots_[0].e + size_; }
+  const Entry* begin() const noexcept { return entries_.begin(); }
+  const Entry* end() const noexcept { return entries_.end(); }
 
  private:
-  static_assert(std::is_trivially_destructible_v<Entry>, "AddressRecords never runs destructors");
-  union Slot {
-    Slot() noexcept {}
-    Entry e;
-  };
-  Slot slots_[Cap];
-  std::size_t size_ = 0;
+  AppendOnly<Entry, Cap> entries_;
 };
 
 }  // namespace detail
