@@ -31,6 +31,15 @@ class ManualClock {
   TimePoint now_;
 };
 
+// The steady-clock instant of a wall-clock deadline given in milliseconds since the Unix epoch
+// (what the Lambda Runtime API sends as Lambda-Runtime-Deadline-Ms). Read once, when the deadline
+// arrives: later wall-clock steps (NTP) then no longer move it.
+inline TimePoint steady_deadline_from_epoch_ms(long long epoch_ms) noexcept {
+  using namespace std::chrono;
+  const long long now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return steady_clock::now() + duration_cast<Duration>(milliseconds(epoch_ms - now_ms));
+}
+
 template <class C, class = void>
 struct is_clock : std::false_type {};
 template <class C>

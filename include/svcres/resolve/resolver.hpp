@@ -84,6 +84,10 @@ struct ResolverOptions {
 struct LookupFlags {
   bool bypass_cache = false;  // send queries even when a fresh entry exists (refresh ahead)
   bool allow_stale = true;    // serve a stale entry when every server fails
+  // No query is sent, and no reply awaited, past this instant (the caller's remaining time, e.g. a
+  // call() deadline). Reaching it ends the lookup as a failure (Errc::deadline_exceeded), which
+  // serve-stale may still answer.
+  TimePoint deadline = TimePoint::max();
 };
 
 struct ResolverStats {
