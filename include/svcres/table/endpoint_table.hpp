@@ -27,7 +27,9 @@
 //   (nothing changed; the caller retries at its next refresh).
 // - A Snapshot views one of two set buffers. publish() rewrites the buffer that is not current and
 //   then makes it current, so a view stays whole through one publish and goes stale at the next
-//   (its buffer is rewritten). Reads from a stale view return values of either set, never
+//   (its buffer is rewritten). A publish that fails with table_busy leaves the buffer it began to
+//   rewrite unreadable (odd sequence) until the next publish: a reader that still holds the index
+//   of that buffer retries instead of taking a set that was never published. Reads from a stale view return values of either set, never
 //   undefined behaviour; a decision taken from a view (a pick) holds only if valid() is still true
 //   after it, and start() checks that itself. Hold views briefly (pick, start, copy the endpoint).
 // - Identity (address + port) maps to a stable slot holding EndpointStats. Republishing a set that
@@ -42,7 +44,9 @@
 // HOW (and every memory order)
 // Each buffer is a sequence lock whose data are std::atomic words only (Boehm, "Can seqlocks get
 // along with programming language memory models?", 2012): the writer stores seq odd, issues a
-// fence, stores the data relaxed, stores seq even with release, then current_ with release. A
+// fence, stores the data relaxed, stores seq even with release, then current_ with release. A busy
+// publish stops after the odd store (no data written, seq stays odd, current_ unchanged); the next
+// publish into that buffer starts from the odd value. current_ never names an odd buffer. A
 // reader loads current_ and seq with acquire, the data relaxed, then valid() issues an acquire fence
 // and reloads seq: if any data load saw a store of a later rewrite, the fence pairs with the
 // writer's fence and the reload sees seq changed. No x86-only trick: every shared word is atomic,
@@ -66,6 +70,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 #include "svcres/core/endpoint.hpp"
@@ -73,6 +78,10 @@
 #include "svcres/table/endpoint_stats.hpp"
 
 namespace svcres {
+namespace detail {
+template <class Table>
+struct TableTestAccess;  // defined by tests only: reaches a buffer the way a preempted reader would
+}  // namespace detail
 
 // An entry's RFC 2782 priority and weight (what weighted policies read for every entry).
 struct SrvRank {
@@ -232,11 +241,12 @@ class EndpointTable {
     if (n > 0 && eps == nullptr) return Errc::invalid_argument;
     const std::uint32_t target = current_.load(std::memory_order_relaxed) ^ 1u;  // the writer's own store
     Buffer& b = buffers_[target];
-    const std::uint64_t seq = b.seq.load(std::memory_order_relaxed);  // even: only the writer changes it
+    // Even, or odd when the last publish into this buffer failed busy (only the writer changes it).
+    const std::uint64_t odd = b.seq.load(std::memory_order_relaxed) | 1u;
     // Relaxed store + seq_cst fence: the fence is the seqlock writer's release fence (the odd value
     // is visible before any data store below) and the writer half of the Dekker pairing with
     // start() (it comes before every in_flight load in claim_slot()).
-    b.seq.store(seq + 1, std::memory_order_relaxed);
+    b.seq.store(odd, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // The buffer's old set can no longer be read by a valid view: release its slots.
     const std::uint8_t bit = static_cast<std::uint8_t>(1u << target);
@@ -248,8 +258,7 @@ class EndpointTable {
     std::uint32_t* assigned = scratch_assigned_;
     std::uint32_t* fresh = scratch_fresh_;
     std::size_t fresh_count = 0;
-    bool busy = false;
-    for (std::size_t i = 0; i < n && !busy; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t h = eps[i].identity_hash();  // computed once for both searches
       std::uint32_t s = find_slot(eps[i], h);
       if (s == kNoSlot) {
@@ -257,50 +266,37 @@ class EndpointTable {
         if (s == kNoSlot) {
           for (std::size_t k = 0; k < i; ++k) owners_[assigned[k]].buffers &= static_cast<std::uint8_t>(~bit);
           for (std::size_t k = 0; k < fresh_count; ++k) owners_[fresh[k]].owned = false;
-          busy = true;
-          n = 0;  // leave the buffer holding an empty set; it is not current
-          break;
+          // Nothing of the new set was written and seq stays odd: no reader can take this buffer
+          // for a set (see the contract). The current buffer was never touched.
+          return Errc::table_busy;
         }
         fresh[fresh_count++] = s;
       }
       owners_[s].buffers |= bit;
       assigned[i] = s;
     }
-    if (!busy) {
-      // Reset the freshly claimed slots. Only stale views can reach them, and those fail start().
-      for (std::size_t k = 0; k < fresh_count; ++k)
-        if (slots_[fresh[k]].reset(++owners_[fresh[k]].generation))
-          ejected_->value.fetch_sub(1, std::memory_order_relaxed);
-    }
+    // Reset the freshly claimed slots. Only stale views can reach them, and those fail start().
+    for (std::size_t k = 0; k < fresh_count; ++k)
+      if (slots_[fresh[k]].reset(++owners_[fresh[k]].generation))
+        ejected_->value.fetch_sub(1, std::memory_order_relaxed);
     // Relaxed data stores: ordered after the odd seq by the fence above, before the even seq by its
     // release.
     b.size.store(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) b.entries[i].store(eps[i], assigned[i]);
     written_[target] = n;
-    if (busy) {
-      b.seq.store(seq + 2, std::memory_order_release);
-      return Errc::table_busy;
-    }
     b.version.store(++version_, std::memory_order_relaxed);
     b.index.rebuild(eps, n);
     // Release (both): pairs with the acquire loads in snapshot(); a reader that sees the new
     // current_ sees the whole buffer and the slot resets.
-    b.seq.store(seq + 2, std::memory_order_release);
+    b.seq.store(odd + 1, std::memory_order_release);
     current_.store(target, std::memory_order_release);
     return Status{};
   }
 
   Snapshot snapshot() const noexcept {
     for (;;) {
-      // Acquire (both): pair with publish()'s release stores of seq and current_.
-      const std::uint32_t i = current_.load(std::memory_order_acquire);
-      const Buffer& b = buffers_[i];
-      const std::uint64_t seq = b.seq.load(std::memory_order_acquire);
-      // Odd: two publishes since the first load; the current set is another one. Retry.
-      if (seq & 1) continue;
-      // Relaxed: validated with the rest of the view.
-      const std::size_t n = b.size.load(std::memory_order_relaxed);
-      return Snapshot(this, &b, seq, n < Capacity ? n : Capacity);
+      // Acquire: pairs with publish()'s release store of current_.
+      if (std::optional<Snapshot> v = view_of(current_.load(std::memory_order_acquire))) return *v;
     }
   }
 
@@ -329,7 +325,21 @@ class EndpointTable {
   std::uint64_t version() const noexcept { return version_; }
 
  private:
+  template <class>
+  friend struct detail::TableTestAccess;
   static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+
+  // A reader's view of buffer i, or nothing while it is being rewritten: two publishes happened
+  // since current_ named it, or a busy publish left it unreadable. The caller reloads current_.
+  std::optional<Snapshot> view_of(std::uint32_t i) const noexcept {
+    const Buffer& b = buffers_[i];
+    // Acquire: pairs with publish()'s release store of the even seq.
+    const std::uint64_t seq = b.seq.load(std::memory_order_acquire);
+    if (seq & 1) return std::nullopt;
+    // Relaxed: validated with the rest of the view.
+    const std::size_t n = b.size.load(std::memory_order_relaxed);
+    return Snapshot(this, &b, seq, n < Capacity ? n : Capacity);
+  }
 
   // Writer-private bookkeeping for one slot; readers never touch it.
   struct Owner {
