@@ -12,7 +12,7 @@ namespace svcres::detail {
 template <class Snapshot>
 std::size_t count_allowed(const Snapshot& s, const PickContext& c, std::size_t exclude) noexcept {
   std::size_t k = 0;
-  for (std::size_t i = 0, n = s.size(); i < n; ++i) k += (i != exclude && c.allowed(i)) ? 1 : 0;
+  for (std::size_t i = 0, n = s.size(); i < n; ++i) k += (i != exclude && c.allowed(i)) ? 1u : 0u;
   return k;
 }
 

@@ -76,7 +76,7 @@ class IpAddress {
   // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
   bool is_v4_mapped() const noexcept {
     if (!is_v6()) return false;
-    for (int i = 0; i < 10; ++i)
+    for (std::size_t i = 0; i < 10; ++i)
       if (bytes_[i] != 0) return false;
     return bytes_[10] == 0xff && bytes_[11] == 0xff;
   }
