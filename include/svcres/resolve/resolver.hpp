@@ -173,6 +173,15 @@ inline IpAddress record_address(const dns::Record& r) noexcept {
   return r.type == dns::Type::A ? IpAddress::from_v4_bytes(r.rdata) : IpAddress::from_v6_bytes(r.rdata);
 }
 
+// 64 bits from std::random_device. Kept out of line: a random_device is about 5 KiB (libstdc++),
+// which inlined into the resolver's query path would sit on the stack of every query.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+inline std::uint64_t fresh_seed() noexcept {
+  return Rng::from_entropy()();
+}
+
 struct SrvTarget {
   std::uint16_t priority = 0, weight = 0, port = 0;
   std::uint32_t ttl = 0;
@@ -275,14 +284,8 @@ class Resolver {
   // Resolves `name` (presentation text, relative or absolute) with search-list expansion.
   AnswerType resolve(std::string_view name, dns::Type type, LookupFlags flags = {}) noexcept {
     AnswerType out;
-    FixedVector<dns::Name, ResolvConf::max_search + 1> candidates;
-    bool as_is_first = false;
-    if (Errc e = expand(name, candidates, as_is_first); e != Errc::ok) {
-      out.error = e;
-      return out;
-    }
     Lookup ctx{flags.deadline, packet_budget(), nullptr};
-    search(candidates, as_is_first, type, flags, ctx, out);
+    search(name, type, flags, ctx, out);
     return out;
   }
 
@@ -369,6 +372,7 @@ class Resolver {
     std::uint8_t message[message_buffer];
     detail::SrvTargets<N> srv;
     detail::AddressRecords<N> addrs;
+    AnswerType target;  // one SRV target's address lookup (an A/AAAA fetch never needs its own)
     bool used = false;
   };
 
@@ -379,30 +383,13 @@ class Resolver {
     Workspace* ws;  // the workspace held by the outermost fetch; null before it starts
   };
 
-  // Candidate names in the order res_search tries them; `as_is_first` when out[0] is the name as
-  // given, tried before the search list (it then is not tried again at the end).
-  Errc expand(std::string_view text, FixedVector<dns::Name, ResolvConf::max_search + 1>& out,
-              bool& as_is_first) const noexcept {
+  // The text's name, absolute or not, and whether res_search tries it as is before the search list
+  // (a trailing dot, or at least `ndots` dots).
+  Errc parse_query_name(std::string_view text, dns::Name& base, bool& absolute, bool& as_is_first) const noexcept {
     if (text.empty()) return Errc::bad_name_text;
-    const Result<dns::Name> parsed = dns::Name::from_text(text);
-    if (!parsed.ok()) return parsed.error();
-    const dns::Name& base = parsed.value();
-    const bool absolute = text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\');
-    if (absolute || base.is_root()) {
-      (void)out.push_back(base);
-      as_is_first = true;
-      return Errc::ok;
-    }
-    const std::size_t dots = base.label_count() - 1;
-    as_is_first = dots >= conf_.ndots;
-    if (as_is_first) (void)out.push_back(base);
-    for (const auto& domain : conf_.search) {
-      const Result<dns::Name> suffix = dns::Name::from_text(domain.view());
-      if (!suffix.ok()) continue;
-      const Result<dns::Name> full = base.concat(suffix.value());
-      if (full.ok()) (void)out.push_back(full.value());
-    }
-    if (!as_is_first) (void)out.push_back(base);
+    if (Errc e = dns::Name::from_text(text).get(base); e != Errc::ok) return e;
+    absolute = (text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\')) || base.is_root();
+    as_is_first = absolute || base.label_count() - 1 >= conf_.ndots;
     return Errc::ok;
   }
 
@@ -416,33 +403,49 @@ class Resolver {
   // - when nothing resolves: the as-is-first error, else NODATA if any candidate had it, else
   //   SERVFAIL if any had it, else the last error.
   // The deadline or the packet budget running out ends everything (not glibc: it has neither).
-  void search(const FixedVector<dns::Name, ResolvConf::max_search + 1>& candidates, bool as_is_first,
-              dns::Type type, LookupFlags flags, Lookup& ctx, AnswerType& out) noexcept {
+  void search(std::string_view text, dns::Type type, LookupFlags flags, Lookup& ctx, AnswerType& out) noexcept {
+    dns::Name base, name;
+    bool absolute = false, as_is_first = false;
+    if (Errc e = parse_query_name(text, base, absolute, as_is_first); e != Errc::ok) {
+      out.error = e;
+      return;
+    }
+    // Slots in res_search's order: [as is,] each search domain[, as is]. Names are built one at a
+    // time (a list of them would be 7 * 256 bytes of stack).
+    const std::size_t domains = absolute ? 0 : conf_.search.size();
+    const std::size_t first_domain = as_is_first ? 1 : 0;
+    const std::size_t slots = domains + 1;
     std::uint32_t packets = 0;
     bool have_first = false, got_nodata = false, got_servfail = false;
     Errc first_error = Errc::ok;
-    const std::size_t n = candidates.size();
-    const std::size_t list_end = as_is_first ? n : n - 1;  // candidates [begin, list_end) are the search list
-    for (std::size_t i = 0; i < n; ++i) {
-      lookup(candidates[i], type, flags, ctx, out);
+    for (std::size_t j = 0; j < slots; ++j) {
+      const bool is_domain = j >= first_domain && j < first_domain + domains;
+      if (is_domain) {
+        dns::Name suffix;
+        if (dns::Name::from_text(conf_.search[j - first_domain].view()).get(suffix) != Errc::ok) continue;
+        if (base.concat(suffix).get(name) != Errc::ok) continue;
+      } else {
+        name = base;
+      }
+      lookup(name, type, flags, ctx, out);
       packets += out.packets;
       if (out.ok() || out.error == Errc::deadline_exceeded || out.error == Errc::capacity_exceeded) break;
-      if (as_is_first && i == 0) {
+      if (!is_domain) {
+        if (!as_is_first) break;  // the as-is try after the list was the last
         have_first = true;
         first_error = out.error;
         continue;
       }
-      if (i >= list_end) break;  // the trailing as-is try was the last
       if (out.error == Errc::nodata) got_nodata = true;
       if (out.error == Errc::server_failure) got_servfail = true;
       if (out.error == Errc::connection_refused) break;  // glibc: "no server present, give up"
       if (out.authoritative_empty() || out.error == Errc::server_failure) continue;
-      if (as_is_first) break;  // the as-is try came first: nothing left
-      i = list_end - 1;        // stop the search list; the loop's ++i reaches the as-is name
+      if (as_is_first) break;             // the as-is try came first: nothing left
+      j = first_domain + domains - 1;     // end the list; the loop's ++j reaches the as-is name
     }
     if (!out.ok() && out.error != Errc::deadline_exceeded && out.error != Errc::capacity_exceeded &&
         out.error != Errc::connection_refused) {
-      if (have_first && n > 1) out.error = first_error;
+      if (have_first) out.error = first_error;
       else if (got_nodata) out.error = Errc::nodata;
       else if (got_servfail) out.error = Errc::server_failure;
     }
@@ -673,7 +676,7 @@ class Resolver {
     for (const detail::SrvTarget& t : ws.srv) {
       for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
         if ((missing[k] & (at == dns::Type::A ? 1 : 2)) == 0) continue;
-        AnswerType sub;
+        AnswerType& sub = ws.target;
         lookup(t.target, at, sub_flags, ctx, sub, depth + 1);
         out.packets += sub.packets;
         if (sub.authoritative_empty()) continue;
@@ -873,8 +876,7 @@ class Resolver {
       const std::uint64_t tag = transport_.process_tag();
       if (tag != process_tag_) {
         process_tag_ = tag;
-        rng_ = Rng::from_entropy();
-        rng_.reseed(rng_() ^ tag);
+        rng_.reseed(detail::fresh_seed() ^ tag);
       }
     }
   }
