@@ -754,3 +754,39 @@ TEST_CASE("rotate: each Resolver starts at a random server, as glibc per process
     CHECK(first[p] > 0);
   }
 }
+
+TEST_CASE("search goes on where glibc's res_search goes on", "[resolver][search]") {
+  auto t = cloud_map();
+  t.s->zone.a("x.y.local", "127.0.9.9");
+  auto c = conf({"127.0.0.1:1"}, "corp.test local");
+  c.attempts = 1;
+  R r(c, {}, t);
+  // SERVFAIL in the search list: the next domain.
+  t.s->by_name["user-service.corp.test."] = Behaviour::servfail;
+  auto a = r.resolve("user-service", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"user-service.corp.test.", "user-service.local."});
+  // A timeout on the as-is-first name: the search list.
+  t.s->udp_names.clear();
+  t.s->by_name["x.y."] = Behaviour::timeout;
+  auto b = r.resolve("x.y", Type::A);
+  REQUIRE(b.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"x.y.", "x.y.corp.test.", "x.y.local."});
+  // A timeout in the search list ends it; the name as is is still asked.
+  t.s->udp_names.clear();
+  t.s->by_name["foo.corp.test."] = Behaviour::timeout;
+  auto d = r.resolve("foo", Type::A);
+  CHECK_FALSE(d.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"foo.corp.test.", "foo."});
+  // Every server unreachable in the search list: the search ends there.
+  t.s->udp_names.clear();
+  t.s->by_name["bar.corp.test."] = Behaviour::refused;
+  auto e = r.resolve("bar", Type::A);
+  CHECK(e.error == Errc::connection_refused);
+  CHECK(t.s->udp_names == std::vector<std::string>{"bar.corp.test."});
+  // Nothing resolves: the as-is-first error is reported (glibc's saved h_errno).
+  t.s->udp_names.clear();
+  auto f = r.resolve("missing.local", Type::A);  // as is: NXDOMAIN; then two more candidates
+  CHECK(f.error == Errc::nxdomain);
+  CHECK(t.s->udp_names.size() == 3);
+}

@@ -23,6 +23,7 @@ enum class Behaviour { answer, timeout, refused, servfail, garbage, spoof_then_a
 struct ScriptState {
   MiniZone zone;
   std::map<std::uint16_t, Behaviour> behaviour;  // by server port; default answer
+  std::map<std::string, Behaviour> by_name;      // by question name ("foo.local."); before the port's
   std::vector<std::uint16_t> udp_calls, tcp_calls;  // server ports, in order
   std::vector<std::chrono::milliseconds> udp_timeouts;  // each UDP call's timeout, in order
   std::function<void()> on_call;                    // e.g. a sleep to widen a race
@@ -61,6 +62,10 @@ struct ScriptedTransport {
       }
       auto it = s->behaviour.find(x.server.port);
       b = it == s->behaviour.end() ? Behaviour::answer : it->second;
+      if (!tcp) {
+        auto named = s->by_name.find(s->udp_names.back());
+        if (named != s->by_name.end()) b = named->second;
+      }
     }
     if (s->on_call) s->on_call();
     if (s->on_exchange) s->on_exchange(x, b);
