@@ -790,3 +790,31 @@ TEST_CASE("search goes on where glibc's res_search goes on", "[resolver][search]
   CHECK(f.error == Errc::nxdomain);
   CHECK(t.s->udp_names.size() == 3);
 }
+
+TEST_CASE("many threads, few workspaces: SRV lookups with target queries all complete", "[resolver][coalesce][stress]") {
+  // Two workspaces for eight threads: most lookups wait for one, target lookups coalesce with
+  // each other's, and SRV lookups of the same name coalesce. Nothing may deadlock or mix answers.
+  auto t = cloud_map();
+  t.s->zone.additional = false;
+  t.s->zone.service("order-service.local", 5, 9090, 3);
+  t.s->on_call = [] { std::this_thread::sleep_for(std::chrono::microseconds(200)); };
+  svcres::Resolver<ScriptedTransport, svcres::SteadyClock, 64, 64, 2> r(conf({"127.0.0.1:1"}), {}, t);
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 8; ++k)
+    threads.emplace_back([&, k] {
+      svcres::LookupFlags refresh;
+      refresh.bypass_cache = true;
+      for (int i = 0; i < 25; ++i) {
+        const bool user = (k + i) % 3 != 0;
+        auto a = r.resolve(user ? "user-service.local." : "order-service.local.", Type::SRV, (i & 1) ? refresh : svcres::LookupFlags{});
+        const std::size_t want = user ? 3 : 5;
+        ((a.ok() && a.endpoints.size() == want && a.endpoints[0].port == (user ? 8080 : 9090)) ? ok : bad)++;
+        auto b = r.resolve("task1.user-service.local.", Type::A, refresh);
+        ((b.ok() && b.endpoints.size() == 1) ? ok : bad)++;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(bad == 0);
+  CHECK(ok == 8 * 25 * 2);
+}
