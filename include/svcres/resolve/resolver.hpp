@@ -1,5 +1,5 @@
 #pragma once
-// Resolver<Transport, Clock, N>: a DNS stub resolver for service discovery.
+// Resolver<Transport, Clock, N, CacheCapacity, Workspaces>: a DNS stub resolver for service discovery.
 //
 //   svcres::Resolver<svcres::PosixTransport> r(svcres::ResolvConf::load().value());
 //   auto a = r.resolve("user-service.local", svcres::dns::Type::SRV);
@@ -58,11 +58,13 @@
 // runs once per TTL.) At most `Workspaces` (default 4) lookups use the network at once; others
 // wait for a workspace (within their deadline).
 // Memory: no heap. The Resolver object holds the cache (about CacheCapacity * (N * 24 + 600)
-// bytes), and Workspaces workspaces of 64 KiB + N * ~560 bytes (the message buffer, the SRV targets
-// and decoded address records): sizeof(Resolver<PosixTransport>) = 445,896 bytes with the defaults
-// (it was 170,856 when those buffers lived on the stack); keep it static or allocate it once.
-// resolve() itself needs little stack: an SRV resolution with target queries peaks at about
-// 10 KiB (measured in tests/resolve/resolver_test.cpp, g++ -O2), and runs on a 64 KiB thread.
+// bytes), the in-flight table, and `Workspaces` workspaces of 64 KiB + N * ~560 bytes each (the
+// message buffer, an SRV answer's targets and decoded address records): sizeof(Resolver<PosixTransport>)
+// is 582,744 bytes with the defaults (170,856 when those buffers lived on the stack); keep it
+// static or allocate it once. resolve() itself needs little stack: a pull refresh of an SRV name
+// whose targets need address queries (PosixTransport, loopback server) touches about 11 KiB
+// (15,592 bytes on a painted 64 KiB thread stack, of which 4,464 an idle thread touches too; g++
+// -O2; ASan about 28 KiB): tests/resolve/resolver_process_test.cpp runs it on a 64 KiB stack.
 
 #include <atomic>
 #include <chrono>
