@@ -818,3 +818,27 @@ TEST_CASE("many threads, few workspaces: SRV lookups with target queries all com
   CHECK(bad == 0);
   CHECK(ok == 8 * 25 * 2);
 }
+
+TEST_CASE("deadline: a lookup waiting for a free workspace gives up at its deadline", "[resolver][deadline]") {
+  auto t = cloud_map();
+  std::atomic<bool> release{false};
+  std::atomic<bool> sent{false};
+  t.s->on_call = [&] {
+    sent = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+  };
+  // One workspace, held by a slow lookup of another name.
+  svcres::Resolver<ScriptedTransport, svcres::SteadyClock, 64, 64, 1> r(conf({"127.0.0.1:1"}), {}, t);
+  std::thread slow([&] { CHECK(r.resolve("api-service.local", Type::A).ok()); });
+  while (!sent) std::this_thread::sleep_for(1ms);
+  svcres::LookupFlags f;
+  f.deadline = svcres::SteadyClock{}.now() + 50ms;
+  auto a = r.resolve("short.local", Type::A, f);
+  CHECK(a.error == Errc::deadline_exceeded);
+  CHECK(a.packets == 0);
+  release = true;
+  slow.join();
+  CHECK(t.s->udp_calls.size() == 1);
+  // With the workspace free again, the same lookup goes through.
+  CHECK(r.resolve("short.local", Type::A).ok());
+}
