@@ -733,6 +733,13 @@ TEST_CASE("a negative TTL comes only from an IN SOA owned by the name or an ance
   auto u = cloud_map();
   R r2(conf({"127.0.0.1:1"}), o, u);
   CHECK(r2.resolve("api-service.local", Type::SRV).ttl == 30);
+  // The same SOA in class CH (3) does not.
+  auto ch = cloud_map();
+  ch.s->zone.soa_class = 3;
+  R r3(conf({"127.0.0.1:1"}), o, ch);
+  auto c = r3.resolve("api-service.local", Type::SRV);
+  CHECK(c.error == Errc::nodata);
+  CHECK(c.ttl == 4);
 }
 
 TEST_CASE("rotate: each Resolver starts at a random server, as glibc per process", "[resolver][failover]") {
