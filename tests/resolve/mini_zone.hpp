@@ -38,6 +38,7 @@ class MiniZone {
   bool with_soa = true;            // SOA in negative answers (dnsmasq sends none)
   bool additional = true;          // SRV targets' addresses in the additional section
   std::uint32_t soa_ttl = 900, soa_minimum = 30;
+  std::uint16_t soa_class = svcres::dns::class_in;  // another class: an SOA the resolver must ignore
   std::size_t max_answers = 0;     // >0: answer that many random records (Route 53: 8)
   bool truncate_partial = false;   // TC with a partial answer (dnsmasq) instead of an empty one
   std::mt19937 rng{12345};
@@ -126,7 +127,15 @@ class MiniZone {
       }
       if (w.ok() && (data.empty()) && with_soa) {
         w.begin_section(svcres::dns::Section::authority);
-        w.add_soa(origin, soa_ttl, name("ns1.local."), name("hostmaster.local."), 1, 7200, 900, 1209600, soa_minimum);
+        if (soa_class == svcres::dns::class_in) {
+          w.add_soa(origin, soa_ttl, name("ns1.local."), name("hostmaster.local."), 1, 7200, 900, 1209600, soa_minimum);
+        } else {
+          std::vector<std::uint8_t> rd;
+          for (const Name& n : {name("ns1.local."), name("hostmaster.local.")}) rd.insert(rd.end(), n.wire(), n.wire() + n.wire_size());
+          for (std::uint32_t v : {1u, 7200u, 900u, 1209600u, soa_minimum})
+            for (int shift = 24; shift >= 0; shift -= 8) rd.push_back(static_cast<std::uint8_t>(v >> shift));
+          w.add_raw(origin, Type::SOA, soa_class, soa_ttl, rd.data(), rd.size());
+        }
       }
       if (w.ok() && !add.empty()) {
         w.begin_section(svcres::dns::Section::additional);

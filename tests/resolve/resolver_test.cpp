@@ -2,6 +2,7 @@
 // caching, stale window and jitter decision is driven by hand.
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <set>
 #include <string>
@@ -190,25 +191,45 @@ TEST_CASE("all servers failing: attempts rounds, then the error", "[resolver][fa
   auto a = r.resolve("user-service.local", Type::SRV);
   CHECK(a.error == Errc::server_failure);
   CHECK(a.packets == 6);
-  // glibc's res_send: round k waits timeout << k, divided by the server count after round 0.
+  // glibc's res_send: server i waits (timeout << i) / nameservers for i > 0, every round (a
+  // timeout with a millisecond part is divided in milliseconds).
   using ms = std::chrono::milliseconds;
-  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(100), ms(100), ms(100), ms(100), ms(200), ms(200)});
+  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(100), ms(100), ms(100), ms(100), ms(100), ms(100)});
 }
 
-TEST_CASE("per-try timeouts double across rounds as glibc's, and stop doubling after 5 rounds", "[resolver][failover]") {
+TEST_CASE("per-try timeouts follow glibc's res_send: by server index, whole seconds, not by round",
+          "[resolver][failover]") {
+  using ms = std::chrono::milliseconds;
   auto t = cloud_map();
-  t.s->behaviour[1] = Behaviour::timeout;
-  t.s->behaviour[2] = Behaviour::timeout;
-  t.s->behaviour[3] = Behaviour::timeout;
+  for (std::uint16_t p = 1; p <= 3; ++p) t.s->behaviour[p] = Behaviour::timeout;
   auto c = conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
-  c.timeout = 3000ms;
-  c.attempts = 7;  // more than text may give (5): set in code
+  c.timeout = 2000ms;  // options timeout:2 attempts:2: glibc waits 2, 1, 2, 2, 1, 2 s
+  c.attempts = 2;
   R r(c, {}, t);
   CHECK(r.resolve("api-service.local", Type::A).error == Errc::timeout);
-  using ms = std::chrono::milliseconds;
-  const std::vector<ms> per_round = {ms(3000), ms(2000), ms(4000), ms(8000), ms(16000), ms(16000), ms(16000)};
+  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(2000), ms(1000), ms(2000), ms(2000), ms(1000), ms(2000)});
+  // timeout:3, attempts:7 set in code: 3 s, 6/3 = 2 s, 12/3 = 4 s in every round.
+  t.s->udp_timeouts.clear();
+  c.timeout = 3000ms;
+  c.attempts = 7;
+  R r7(c, {}, t);
+  CHECK(r7.resolve("api-service.local", Type::A).error == Errc::timeout);
+  const std::vector<ms> per_server = {ms(3000), ms(2000), ms(4000)};
   REQUIRE(t.s->udp_timeouts.size() == 21);
-  for (std::size_t i = 0; i < 21; ++i) CHECK(t.s->udp_timeouts[i] == per_round[i / 3]);
+  for (std::size_t i = 0; i < 21; ++i) CHECK(t.s->udp_timeouts[i] == per_server[i % 3]);
+  // One server, timeout:1 attempts:3 (glibc: +0/+1/+2 s, 3 s in all) and the Debian defaults.
+  auto one = conf({"127.0.0.1:1"});
+  one.timeout = 1000ms;
+  CHECK(R(one, {}, t).try_timeout(0) == ms(1000));
+  one.timeout = 5000ms;
+  CHECK(R(one, {}, t).try_timeout(0) == ms(5000));
+  // Four servers (code may add more than glibc's 3): 2 s << 1 / 4 = 1 s; 1 s << 1 / 4 rounds up to 1 s.
+  auto four = conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4"});
+  four.timeout = 2000ms;
+  CHECK(R(four, {}, t).try_timeout(1) == ms(1000));
+  CHECK(R(four, {}, t).try_timeout(3) == ms(4000));
+  four.timeout = 1000ms;
+  CHECK(R(four, {}, t).try_timeout(1) == ms(1000));
 }
 
 TEST_CASE("rotate spreads the first server", "[resolver][failover]") {
@@ -480,4 +501,351 @@ TEST_CASE("cache keys compare names case-insensitively, letters only", "[resolve
   cache.put(name("ab."), Type::A, a, now);
   CHECK(cache.get(name("AB."), Type::A, now, out));
   CHECK_FALSE(cache.get(name("a."), Type::A, now, out));
+}
+
+// ---- Bounded work: CNAME re-queries, the packet budget, the deadline
+
+TEST_CASE("CNAME to a target the server answers empty without SOA: the target is asked once", "[resolver][cname]") {
+  auto t = cloud_map();
+  // A forwarder-like server: no SOA in empty answers. alias -> v4only, which has only an A record.
+  t.s->zone.with_soa = false;
+  t.s->zone.cname("alias.local", "v4only.local");
+  t.s->zone.a("v4only.local", "127.0.8.10");
+  t.s->max_calls = 1000;  // the unfixed resolver asked v4only.local without end
+  svcres::ResolverOptions o;
+  o.negative_ttl_no_soa = 4;
+  R r(conf({"127.0.0.1:1"}), o, t);
+  auto a = r.resolve("alias.local", Type::AAAA);
+  CHECK(a.error == Errc::nodata);
+  CHECK(a.ttl == 4);
+  CHECK(a.packets == 2);
+  CHECK(t.s->udp_names == std::vector<std::string>{"alias.local.", "v4only.local."});
+  // A chain of two CNAMEs the server stops at each time: each new target once, nothing more.
+  t.s->zone.origin = svcres_test::name("elsewhere.");  // MiniZone then stops at every CNAME
+  t.s->zone.cname("hop1.local", "hop2.local");
+  t.s->zone.cname("hop2.local", "v4only.local");
+  t.s->udp_names.clear();
+  auto b = r.resolve("hop1.local", Type::AAAA);
+  CHECK(b.error == Errc::nodata);
+  CHECK(t.s->udp_names == std::vector<std::string>{"hop1.local.", "hop2.local.", "v4only.local."});
+}
+
+TEST_CASE("the packet budget of one lookup is the documented bound and is enforced", "[resolver][budget]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::timeout;
+  t.s->behaviour[2] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2"});
+  c.attempts = 3;
+  svcres::ResolverOptions o;
+  R r(c, o, t);
+  // 3 packets a try * 3 attempts * 2 servers * (1 + max_cname 8 + 1 family * N 64)
+  CHECK(r.packet_budget() == 3u * 3 * 2 * (1 + 8 + 64));
+  o.families = svcres::AddressFamilies::both;
+  CHECK(R(c, o, t).packet_budget() == 3u * 3 * 2 * (1 + 8 + 128));
+  o.max_packets = 4;
+  R capped(c, o, t);
+  auto a = capped.resolve("api-service.local", Type::A);
+  CHECK(a.error == Errc::capacity_exceeded);
+  CHECK(a.packets == 4);
+  CHECK(t.s->udp_calls.size() == 4);
+  // Search candidates and SRV target lookups draw from the same budget.
+  auto s = cloud_map();
+  s.s->zone.additional = false;
+  svcres::ResolverOptions two;
+  two.max_packets = 2;  // the SRV query and one of three target queries
+  R srv(conf({"127.0.0.1:1"}), two, s);
+  auto b = srv.resolve("user-service.local.", Type::SRV);
+  CHECK(b.error == Errc::capacity_exceeded);
+  CHECK(s.s->udp_calls.size() == 2);
+}
+
+TEST_CASE("deadline: each wait is cut to the time left, nothing is sent at or after it", "[resolver][deadline]") {
+  using ms = std::chrono::milliseconds;
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1"});
+  c.timeout = 1000ms;
+  c.attempts = 3;
+  R r(c, {}, t);
+  // A silent server takes the whole wait: the manual clock moves by it.
+  t.s->on_exchange = [&r](const svcres::Exchange& x, Behaviour b) {
+    if (b == Behaviour::timeout) r.clock().advance(x.timeout);
+  };
+  svcres::LookupFlags f;
+  f.deadline = r.clock().now() + 1500ms;
+  auto a = r.resolve("api-service.local", Type::A, f);
+  CHECK(a.error == Errc::deadline_exceeded);
+  CHECK(a.packets == 2);
+  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(1000), ms(500)});
+  // Already past: no packet at all.
+  t.s->udp_timeouts.clear();
+  f.deadline = r.clock().now();
+  auto b = r.resolve("api-service.local", Type::A, f);
+  CHECK(b.error == Errc::deadline_exceeded);
+  CHECK(b.packets == 0);
+  CHECK(t.s->udp_timeouts.empty());
+}
+
+TEST_CASE("deadline: serve-stale may still answer when it is reached", "[resolver][deadline][stale]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  r.clock().advance(11s);  // TTL 10 passed, inside the stale window
+  svcres::LookupFlags f;
+  f.deadline = r.clock().now();
+  auto a = r.resolve("api-service.local", Type::A, f);
+  REQUIRE(a.ok());
+  CHECK(a.stale);
+  CHECK(a.packets == 0);
+  f.allow_stale = false;
+  CHECK(r.resolve("api-service.local", Type::A, f).error == Errc::deadline_exceeded);
+}
+
+TEST_CASE("deadline: SRV target queries and search candidates share the caller's deadline", "[resolver][deadline]") {
+  using ms = std::chrono::milliseconds;
+  auto t = cloud_map();
+  t.s->zone.additional = false;
+  auto c = conf({"127.0.0.1:1"});
+  c.timeout = 1000ms;
+  R r(c, {}, t);
+  // Every reply takes 400 ms.
+  t.s->on_exchange = [&r](const svcres::Exchange&, Behaviour) { r.clock().advance(400ms); };
+  svcres::LookupFlags f;
+  f.deadline = r.clock().now() + 1000ms;
+  auto a = r.resolve("user-service.local.", Type::SRV, f);
+  // SRV at 0 ms, targets at 400 and 800 ms (that one may wait only 200 ms), none at 1200 ms.
+  CHECK(a.error == Errc::deadline_exceeded);
+  CHECK(a.packets == 3);
+  CHECK(t.s->udp_timeouts == std::vector<ms>{ms(1000), ms(600), ms(200)});
+
+  // Search: "foo" is tried in corp.test (silent: a timeout ends the list), then as is.
+  auto s = cloud_map();
+  s.s->behaviour[1] = Behaviour::timeout;
+  auto sc = conf({"127.0.0.1:1"}, "corp.test local");
+  sc.attempts = 1;
+  R rs(sc, {}, s);
+  s.s->on_exchange = [&rs](const svcres::Exchange& x, Behaviour) { rs.clock().advance(x.timeout); };
+  svcres::LookupFlags g;
+  g.deadline = rs.clock().now() + 150ms;  // conf() sets timeout 100 ms
+  auto b = rs.resolve("foo", Type::A, g);
+  CHECK(b.error == Errc::deadline_exceeded);
+  CHECK(s.s->udp_names == std::vector<std::string>{"foo.corp.test.", "foo."});
+  CHECK(s.s->udp_timeouts == std::vector<ms>{ms(100), ms(50)});
+}
+
+TEST_CASE("deadline: a lookup waiting for an identical one in flight gives up at its deadline",
+          "[resolver][deadline][coalesce]") {
+  auto t = cloud_map();
+  std::atomic<bool> release{false};
+  std::atomic<bool> sent{false};
+  t.s->on_call = [&] {
+    sent = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+  };
+  svcres::Resolver<ScriptedTransport, svcres::SteadyClock> r(conf({"127.0.0.1:1"}), {}, t);
+  std::thread slow([&] { CHECK(r.resolve("api-service.local", Type::A).ok()); });
+  while (!sent) std::this_thread::sleep_for(1ms);
+  svcres::LookupFlags f;
+  f.deadline = svcres::SteadyClock{}.now() + 50ms;
+  auto a = r.resolve("api-service.local", Type::A, f);
+  CHECK(a.error == Errc::deadline_exceeded);
+  CHECK(a.packets == 0);
+  release = true;
+  slow.join();
+  CHECK(t.s->udp_calls.size() == 1);
+}
+
+// ---- Cache, negative TTLs, EDNS fallback, rotate
+
+TEST_CASE("a TTL 0 refresh erases the older entry: serve-stale cannot hand it back", "[resolver][cache][stale]") {
+  auto t = cloud_map();
+  R r(conf({"127.0.0.1:1"}), {}, t);
+  REQUIRE(r.resolve("api-service.local", Type::A).ttl == 10);
+  for (auto& z : t.s->zone.records) z.ttl = 0;
+  svcres::LookupFlags refresh;
+  refresh.bypass_cache = true;
+  auto zero = r.resolve("api-service.local", Type::A, refresh);
+  REQUIRE(zero.ok());
+  CHECK(zero.ttl == 0);
+  t.s->behaviour[1] = Behaviour::timeout;
+  r.clock().advance(11s);
+  auto after = r.resolve("api-service.local", Type::A);
+  CHECK(after.error == Errc::timeout);
+  CHECK_FALSE(after.stale);
+
+  // NXDOMAIN with SOA MINIMUM 0 does the same.
+  auto u = cloud_map();
+  u.s->zone.soa_minimum = 0;
+  R r2(conf({"127.0.0.1:1"}), {}, u);
+  REQUIRE(r2.resolve("short.local", Type::A).ok());
+  u.s->zone.records.erase(std::remove_if(u.s->zone.records.begin(), u.s->zone.records.end(),
+                                         [](const svcres_test::ZoneRecord& z) { return z.owner == svcres_test::name("short.local."); }),
+                          u.s->zone.records.end());
+  auto gone = r2.resolve("short.local", Type::A, refresh);
+  CHECK(gone.error == Errc::nxdomain);
+  CHECK(gone.ttl == 0);
+  u.s->behaviour[1] = Behaviour::timeout;
+  r2.clock().advance(8s);
+  CHECK(r2.resolve("short.local", Type::A).error == Errc::timeout);
+}
+
+TEST_CASE("Cache::put with TTL 0 erases the entry, stale window included", "[resolver][cache]") {
+  svcres::Cache<4, 8> cache;
+  svcres::Answer<4> a;
+  a.error = Errc::ok;
+  a.ttl = 60;
+  REQUIRE(a.endpoints.push_back(svcres::Endpoint{IpAddress::v4(127, 0, 1, 1), 80, 0, 0}));
+  const svcres::TimePoint now{};
+  const auto n = svcres_test::name("x.local.");
+  cache.put(n, Type::A, a, now);
+  svcres::Answer<4> out;
+  REQUIRE(cache.get(n, Type::A, now, out));
+  a.ttl = 0;
+  cache.put(n, Type::A, a, now + 1s);
+  CHECK_FALSE(cache.get(n, Type::A, now + 1s, out));
+  CHECK_FALSE(cache.get_stale(n, Type::A, now + 61s, out));
+}
+
+TEST_CASE("FORMERR to an EDNS query: the same server once more without OPT (RFC 6891 §7)", "[resolver][edns]") {
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::formerr_on_edns;
+  R r(conf({"127.0.0.1:1", "127.0.0.1:2"}), {}, t);
+  auto a = r.resolve("api-service.local", Type::A);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 2);
+  CHECK(t.s->udp_calls == std::vector<std::uint16_t>{1, 1});
+  CHECK(t.s->udp_edns == std::vector<bool>{true, false});
+  CHECK(t.s->udp_ids[0] == t.s->udp_ids[1]);
+}
+
+TEST_CASE("a negative TTL comes only from an IN SOA owned by the name or an ancestor (RFC 2308 §5)",
+          "[resolver][negative]") {
+  auto t = cloud_map();
+  // The server's SOA is for "elsewhere.", no ancestor of the name asked.
+  t.s->zone.origin = svcres_test::name("elsewhere.");
+  svcres::ResolverOptions o;
+  o.negative_ttl_no_soa = 4;
+  R r(conf({"127.0.0.1:1"}), o, t);
+  auto a = r.resolve("api-service.local", Type::SRV);
+  CHECK(a.error == Errc::nodata);
+  CHECK(a.ttl == 4);
+  // The zone's own SOA (local.) counts: min(900, 30).
+  auto u = cloud_map();
+  R r2(conf({"127.0.0.1:1"}), o, u);
+  CHECK(r2.resolve("api-service.local", Type::SRV).ttl == 30);
+  // The same SOA in class CH (3) does not.
+  auto ch = cloud_map();
+  ch.s->zone.soa_class = 3;
+  R r3(conf({"127.0.0.1:1"}), o, ch);
+  auto c = r3.resolve("api-service.local", Type::SRV);
+  CHECK(c.error == Errc::nodata);
+  CHECK(c.ttl == 4);
+}
+
+TEST_CASE("rotate: each Resolver starts at a random server, as glibc per process", "[resolver][failover]") {
+  auto t = cloud_map();
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+  c.rotate = true;
+  std::size_t first[4] = {};
+  constexpr int objects = 300;
+  for (int i = 0; i < objects; ++i) {
+    t.s->udp_calls.clear();
+    auto r = std::make_unique<R>(c, svcres::ResolverOptions{}, t);
+    REQUIRE(r->resolve("api-service.local", Type::A).ok());
+    ++first[t.s->udp_calls.at(0)];
+  }
+  // A uniform start misses a server in 300 objects with probability 3 * (2/3)^300 < 1e-50; the
+  // unfixed resolver always started at server 1.
+  for (int p = 1; p <= 3; ++p) {
+    INFO("server " << p << " first " << first[p] << " times of " << objects);
+    CHECK(first[p] > 0);
+  }
+}
+
+TEST_CASE("search goes on where glibc's res_search goes on", "[resolver][search]") {
+  auto t = cloud_map();
+  t.s->zone.a("x.y.local", "127.0.9.9");
+  auto c = conf({"127.0.0.1:1"}, "corp.test local");
+  c.attempts = 1;
+  R r(c, {}, t);
+  // SERVFAIL in the search list: the next domain.
+  t.s->by_name["user-service.corp.test."] = Behaviour::servfail;
+  auto a = r.resolve("user-service", Type::SRV);
+  REQUIRE(a.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"user-service.corp.test.", "user-service.local."});
+  // A timeout on the as-is-first name: the search list.
+  t.s->udp_names.clear();
+  t.s->by_name["x.y."] = Behaviour::timeout;
+  auto b = r.resolve("x.y", Type::A);
+  REQUIRE(b.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"x.y.", "x.y.corp.test.", "x.y.local."});
+  // A timeout in the search list ends it; the name as is is still asked.
+  t.s->udp_names.clear();
+  t.s->by_name["foo.corp.test."] = Behaviour::timeout;
+  auto d = r.resolve("foo", Type::A);
+  CHECK_FALSE(d.ok());
+  CHECK(t.s->udp_names == std::vector<std::string>{"foo.corp.test.", "foo."});
+  // Every server unreachable in the search list: the search ends there.
+  t.s->udp_names.clear();
+  t.s->by_name["bar.corp.test."] = Behaviour::refused;
+  auto e = r.resolve("bar", Type::A);
+  CHECK(e.error == Errc::connection_refused);
+  CHECK(t.s->udp_names == std::vector<std::string>{"bar.corp.test."});
+  // Nothing resolves: the as-is-first error is reported (glibc's saved h_errno).
+  t.s->udp_names.clear();
+  auto f = r.resolve("missing.local", Type::A);  // as is: NXDOMAIN; then two more candidates
+  CHECK(f.error == Errc::nxdomain);
+  CHECK(t.s->udp_names.size() == 3);
+}
+
+TEST_CASE("many threads, few workspaces: SRV lookups with target queries all complete", "[resolver][coalesce][stress]") {
+  // Two workspaces for eight threads: most lookups wait for one, target lookups coalesce with
+  // each other's, and SRV lookups of the same name coalesce. Nothing may deadlock or mix answers.
+  auto t = cloud_map();
+  t.s->zone.additional = false;
+  t.s->zone.service("order-service.local", 5, 9090, 3);
+  t.s->on_call = [] { std::this_thread::sleep_for(std::chrono::microseconds(200)); };
+  svcres::Resolver<ScriptedTransport, svcres::SteadyClock, 64, 64, 2> r(conf({"127.0.0.1:1"}), {}, t);
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 8; ++k)
+    threads.emplace_back([&, k] {
+      svcres::LookupFlags refresh;
+      refresh.bypass_cache = true;
+      for (int i = 0; i < 25; ++i) {
+        const bool user = (k + i) % 3 != 0;
+        auto a = r.resolve(user ? "user-service.local." : "order-service.local.", Type::SRV, (i & 1) ? refresh : svcres::LookupFlags{});
+        const std::size_t want = user ? 3 : 5;
+        ((a.ok() && a.endpoints.size() == want && a.endpoints[0].port == (user ? 8080 : 9090)) ? ok : bad)++;
+        auto b = r.resolve("task1.user-service.local.", Type::A, refresh);
+        ((b.ok() && b.endpoints.size() == 1) ? ok : bad)++;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(bad == 0);
+  CHECK(ok == 8 * 25 * 2);
+}
+
+TEST_CASE("deadline: a lookup waiting for a free workspace gives up at its deadline", "[resolver][deadline]") {
+  auto t = cloud_map();
+  std::atomic<bool> release{false};
+  std::atomic<bool> sent{false};
+  t.s->on_call = [&] {
+    sent = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+  };
+  // One workspace, held by a slow lookup of another name.
+  svcres::Resolver<ScriptedTransport, svcres::SteadyClock, 64, 64, 1> r(conf({"127.0.0.1:1"}), {}, t);
+  std::thread slow([&] { CHECK(r.resolve("api-service.local", Type::A).ok()); });
+  while (!sent) std::this_thread::sleep_for(1ms);
+  svcres::LookupFlags f;
+  f.deadline = svcres::SteadyClock{}.now() + 50ms;
+  auto a = r.resolve("short.local", Type::A, f);
+  CHECK(a.error == Errc::deadline_exceeded);
+  CHECK(a.packets == 0);
+  release = true;
+  slow.join();
+  CHECK(t.s->udp_calls.size() == 1);
+  // With the workspace free again, the same lookup goes through.
+  CHECK(r.resolve("short.local", Type::A).ok());
 }

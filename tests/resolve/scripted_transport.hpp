@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "mini_zone.hpp"
@@ -15,14 +16,25 @@
 
 namespace svcres_test {
 
-enum class Behaviour { answer, timeout, refused, servfail, garbage, spoof_then_answer };
+// formerr_on_edns: FORMERR without a question to a query with OPT (a server that predates EDNS),
+// answers otherwise.
+enum class Behaviour { answer, timeout, refused, servfail, garbage, spoof_then_answer, formerr_on_edns };
 
 struct ScriptState {
   MiniZone zone;
   std::map<std::uint16_t, Behaviour> behaviour;  // by server port; default answer
+  std::map<std::string, Behaviour> by_name;      // by question name ("foo.local."); before the port's
   std::vector<std::uint16_t> udp_calls, tcp_calls;  // server ports, in order
   std::vector<std::chrono::milliseconds> udp_timeouts;  // each UDP call's timeout, in order
   std::function<void()> on_call;                    // e.g. a sleep to widen a race
+  // Called with each exchange before it is answered, outside the lock: e.g. to advance a
+  // ManualClock by x.timeout when the behaviour is a timeout.
+  std::function<void(const svcres::Exchange&, Behaviour)> on_exchange;
+  std::vector<bool> udp_edns;                       // each UDP query carried OPT
+  std::vector<std::uint16_t> udp_ids;               // each UDP query's ID
+  std::vector<std::string> udp_names;               // each UDP query's question name, as text
+  // A safety net for tests of bugs that send without end: past this many calls every call fails.
+  std::size_t max_calls = 100000;
   std::mutex mu;
 };
 
@@ -37,13 +49,35 @@ struct ScriptedTransport {
     Behaviour b;
     {
       std::lock_guard<std::mutex> lock(s->mu);
+      if (s->udp_calls.size() + s->tcp_calls.size() >= s->max_calls) return svcres::Errc::network_error;
       (tcp ? s->tcp_calls : s->udp_calls).push_back(x.server.port);
-      if (!tcp) s->udp_timeouts.push_back(x.timeout);
+      if (!tcp) {
+        s->udp_timeouts.push_back(x.timeout);
+        s->udp_edns.push_back(svcres::dns::detail::load_u16(x.query + 10) != 0);
+        s->udp_ids.push_back(svcres::dns::detail::load_u16(x.query));
+        auto pm = svcres::dns::Message::parse(x.query, x.query_size);
+        s->udp_names.push_back(pm.ok() && pm->has_question()
+                                   ? std::string(pm->question().name.to_name().value().to_text().view())
+                                   : std::string("?"));
+      }
       auto it = s->behaviour.find(x.server.port);
       b = it == s->behaviour.end() ? Behaviour::answer : it->second;
+      if (!tcp) {
+        auto named = s->by_name.find(s->udp_names.back());
+        if (named != s->by_name.end()) b = named->second;
+      }
     }
     if (s->on_call) s->on_call();
+    if (s->on_exchange) s->on_exchange(x, b);
     switch (b) {
+      case Behaviour::formerr_on_edns:
+        if (svcres::dns::detail::load_u16(x.query + 10) == 0) break;  // no OPT: answer
+        std::memcpy(x.reply, x.query, svcres::dns::header_size);
+        x.reply[2] |= 0x80;
+        x.reply[3] = 1;
+        std::memset(x.reply + 4, 0, 8);  // no question, no records
+        if (x.accept && !x.accept(x.accept_ctx, x.reply, svcres::dns::header_size)) return svcres::Errc::timeout;
+        return svcres::dns::header_size;
       case Behaviour::timeout: return svcres::Errc::timeout;
       case Behaviour::refused: return svcres::Errc::connection_refused;
       case Behaviour::garbage: {

@@ -4,7 +4,10 @@
 // query's socket to recycle for the next (UdpSocketPool in udp.hpp). One instance may be used from
 // several threads at once. A copy starts without a socket of its own.
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <cstdint>
 
 #include "svcres/core/result.hpp"
 #include "svcres/net/tcp.hpp"
@@ -17,6 +20,8 @@ class PosixTransport {
  public:
   Result<std::size_t> udp(const Exchange& x) const noexcept { return udp_exchange(x, pool_); }
   Result<std::size_t> tcp(const Exchange& x) const noexcept { return tcp_exchange(x); }
+  // Changes across fork(): the resolver reseeds its query IDs when it does (transport.hpp).
+  std::uint64_t process_tag() const noexcept { return static_cast<std::uint64_t>(::getpid()); }
 
  private:
   mutable UdpSocketPool pool_;  // bookkeeping only: it never changes what an exchange does

@@ -8,6 +8,8 @@
 // - Every entry is kept a further `stale_window` after expiry so that get_stale() can serve it when
 //   every server fails (RFC 8767 §4); get() never returns an expired entry.
 // - When full, the entry whose stale window ends first is replaced.
+// - put() with a TTL of 0 erases the entry, so an answer that must not be cached also ends the
+//   older one's life, stale window included.
 // Not thread-safe by itself: the Resolver holds its mutex around every call. Lookup is a linear
 // scan of the used 64-bit hashes, then one name compare, both 8 bytes a step; no allocation anywhere.
 
@@ -106,9 +108,11 @@ class Cache {
     return true;
   }
 
-  // Stores `a` for a.ttl seconds. A TTL of 0 is not stored (RFC 1035 §3.2.1: use only once).
+  // Stores `a` for a.ttl seconds. A TTL of 0 is not stored (RFC 1035 §3.2.1: use only once) and
+  // erases what was stored for the name: the newer answer says the older one must not be used, not
+  // even stale (a refresh that got TTL 0, or NXDOMAIN with SOA MINIMUM 0).
   void put(const dns::Name& name, dns::Type type, const Answer<N>& a, TimePoint now) noexcept {
-    if (a.ttl == 0) return;
+    if (a.ttl == 0) return erase(name, type);
     std::size_t i = index_of(name, type);
     if (i == Capacity) {
       // A never-used or erased slot, else the entry whose stale window ends first.

@@ -1,40 +1,70 @@
 #pragma once
-// Resolver<Transport, Clock, N>: a DNS stub resolver for service discovery.
+// Resolver<Transport, Clock, N, CacheCapacity, Workspaces>: a DNS stub resolver for service discovery.
 //
 //   svcres::Resolver<svcres::PosixTransport> r(svcres::ResolvConf::load().value());
 //   auto a = r.resolve("user-service.local", svcres::dns::Type::SRV);
 //   if (a.ok()) for (const auto& e : a.endpoints) ...   // address, port, priority, weight
 //
 // What resolve(name, type) does:
-// - Search list and ndots as glibc's res_search: a name with a trailing dot is tried as is; a name
-//   with at least `ndots` dots is tried as is first, then with each search domain; otherwise the
-//   search domains come first. NXDOMAIN and NODATA move to the next candidate; any failure stops.
-// - Each query goes to the servers in order (or rotated, `options rotate`), `attempts` rounds; as in
-//   glibc's res_send, round k waits `timeout` << k per try, divided by the number of servers after
-//   the first round (5 s, then 10 s / 2 with two servers, ...). Timeout, ICMP unreachable, SERVFAIL, REFUSED, NOTIMP, FORMERR, a reply
-//   that does not parse: next server. TC=1: the same server again over TCP (RFC 7766 §5); a
+// - Search list and ndots as glibc's res_search (2.36): a name with a trailing dot is tried as is
+//   only; a name with at least `ndots` dots is tried as is first, then with each search domain;
+//   otherwise the search domains come first, then the name as is. Which failures go on is glibc's
+//   (see search() below): NXDOMAIN, NODATA and SERVFAIL move to the next search domain; a failed
+//   as-is-first try moves on whatever the failure; a timeout or REFUSED in the search list ends
+//   the list but the as-is name is still tried; every server unreachable ends the search.
+// - Each query goes to the servers in order (under `options rotate`: starting at a random server
+//   for each Resolver object, then one further per query, as glibc per process), `attempts`
+//   rounds. The wait of one try is glibc's res_send schedule, which depends on the server's index i
+//   in the nameserver list, not on the round: timeout for i = 0, (timeout << i) / nameservers for
+//   i > 0, in whole seconds (at least 1 s). One server, timeout:1 attempts:3: sends at +0/+1/+2 s,
+//   fails at +3 s. Defaults (timeout:5 attempts:2), one server: 10 s. Three servers, timeout:2
+//   attempts:2: waits of 2, 1, 2, 2, 1, 2 s. See try_timeout().
+// - Timeout, ICMP unreachable, SERVFAIL, REFUSED, NOTIMP, a reply that does not parse: next
+//   server. FORMERR to a query with OPT: the same server once more without OPT (RFC 6891 §7), and
+//   without OPT for the rest of that query. TC=1: the same server again over TCP (RFC 7766 §5); a
 //   truncated answer is never used nor cached (RFC 2181 §9).
 // - Replies are accepted only from the server's address and port with the query's ID and question
 //   (RFC 5452 §9.1; with `use_0x20` the question's case must match exactly); others are ignored.
-// - CNAMEs are followed inside the response and re-queried when the server stopped (at most
-//   `max_cname` links; a loop is Errc::cname_loop).
+// - CNAMEs are followed inside the response (at most `max_cname` links; a loop is
+//   Errc::cname_loop). When a server stops at a CNAME without an SOA (it does not serve the
+//   target), the target is asked for, once per new target: a server that answers the target with
+//   an empty NOERROR again ends the lookup with NODATA instead of being asked forever.
 // - SRV (RFC 2782): each target's addresses come from the additional section when present and are
 //   queried otherwise (unbound, for one, sends none). A target of "." is skipped (RFC 2782: "service
 //   not available"). A target whose address query fails makes the whole answer fail, so a partial
 //   set never replaces a whole one.
+// - Deadline (LookupFlags::deadline): no packet is sent at or after it, every wait (a try, a
+//   coalesced lookup, a free workspace) is cut to what is left, and reaching it ends the lookup with
+//   Errc::deadline_exceeded, which serve-stale may still answer. Search candidates, CNAME
+//   re-queries and SRV target lookups share the caller's deadline.
+// - Packet bound: one resolve() call sends at most
+//     3 * attempts * nameservers * (1 + max_cname + F * N)      (ResolverOptions::max_packets)
+//   packets (F = 1, or 2 with AddressFamilies::both; 3 = a query, its retry without OPT, its TCP
+//   retry): enough for one name, its CNAME re-queries and every SRV target's address queries with
+//   every server failing. Defaults, one server: 438; three: 1314. Spent: Errc::capacity_exceeded.
 // - Cache: see cache.hpp. Positive TTL = min TTL of every record used, capped at max_ttl; negative
-//   TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §5) or negative_ttl_no_soa. When every server fails,
-//   the last good answer is served for up to `stale_window` after expiry, flagged stale, with
-//   ttl = stale_answer_ttl (RFC 8767 §4, which suggests 30 s).
+//   TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §5) for an SOA of class IN owned by the query name or
+//   an ancestor, or negative_ttl_no_soa. When every server fails, the last good answer is served
+//   for up to `stale_window` after expiry, flagged stale, with ttl = stale_answer_ttl (RFC 8767 §4,
+//   which suggests 30 s). A TTL of 0 erases the entry (cache.hpp).
 // - Identical lookups in flight at once are coalesced: one query is sent, every caller gets its
 //   result.
+// - fork(): when the transport offers process_tag() (PosixTransport: getpid()), the ID and 0x20
+//   generator is reseeded in a child before its first query (see transport.hpp).
 //
 // Threads: resolve() may be called from any number of threads. One std::mutex guards the cache, the
-// in-flight table and the ID generator; it is never held during network I/O. (The lock-free part of
-// svcres is the endpoint table, which readers hit on every request; the resolver runs once per TTL.)
-// Memory: no heap. The Resolver object holds the cache (about Capacity * (N * 24 + 600) bytes: keep it
-// static or allocate it once); resolve() uses about 100 KiB of stack (a 64 KiB message buffer, the
-// SRV targets and decoded address records at N * ~280 bytes each), twice that when a target is queried.
+// in-flight table, the workspaces and the ID generator; it is never held during network I/O. (The
+// lock-free part of svcres is the endpoint table, which readers hit on every request; the resolver
+// runs once per TTL.) At most `Workspaces` (default 4) lookups use the network at once; others
+// wait for a workspace (within their deadline).
+// Memory: no heap. The Resolver object holds the cache (about CacheCapacity * (N * 24 + 600)
+// bytes), the in-flight table, and `Workspaces` workspaces of 64 KiB + N * ~560 bytes each (the
+// message buffer, an SRV answer's targets and decoded address records): sizeof(Resolver<PosixTransport>)
+// is 582,744 bytes with the defaults (170,856 when those buffers lived on the stack); keep it
+// static or allocate it once. resolve() itself needs little stack: a pull refresh of an SRV name
+// whose targets need address queries (PosixTransport, loopback server) touches about 11 KiB
+// (15,592 bytes on a painted 64 KiB thread stack, of which 4,464 an idle thread touches too; g++
+// -O2; ASan about 28 KiB): tests/resolve/resolver_process_test.cpp runs it on a 64 KiB stack.
 
 #include <atomic>
 #include <chrono>
@@ -79,6 +109,9 @@ struct ResolverOptions {
   std::uint32_t negative_ttl_no_soa = 5; // RFC 2308 §5: no SOA, no long negative caching
   Duration stale_window = std::chrono::minutes(5);
   std::uint32_t stale_answer_ttl = 30;   // RFC 8767 §4
+  // Packets one resolve() call may send, all its queries together; 0: the bound at the top of this
+  // file. Spent, the lookup ends with Errc::capacity_exceeded.
+  std::uint32_t max_packets = 0;
 };
 
 struct LookupFlags {
@@ -114,6 +147,9 @@ inline bool reply_matches(const void* ctx, const std::uint8_t* m, std::size_t n)
   const auto* c = static_cast<const ReplyMatch*>(ctx);
   if (n < dns::header_size) return false;
   if (dns::detail::load_u16(m) != c->id || (m[2] & 0x80) == 0) return false;
+  // A FORMERR may carry no question (RFC 6891 §7: a server that does not know EDNS); with the
+  // right ID, source and port it is taken, which can only make the resolver retry without OPT.
+  if ((m[3] & 0x0f) == static_cast<std::uint8_t>(dns::Rcode::formerr) && dns::detail::load_u16(m + 4) == 0) return true;
   if (dns::detail::load_u16(m + 4) != 1) return false;
   const std::size_t qn = c->qname->wire_size();
   if (dns::header_size + qn + 4 > n) return false;
@@ -137,6 +173,15 @@ inline Errc name_into(const dns::NameRef& ref, dns::Name& out) noexcept { return
 // The address in an A or AAAA record; parse() checked the rdata length for the type.
 inline IpAddress record_address(const dns::Record& r) noexcept {
   return r.type == dns::Type::A ? IpAddress::from_v4_bytes(r.rdata) : IpAddress::from_v6_bytes(r.rdata);
+}
+
+// 64 bits from std::random_device. Kept out of line: a random_device is about 5 KiB (libstdc++),
+// which inlined into the resolver's query path would sit on the stack of every query.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+inline std::uint64_t fresh_seed() noexcept {
+  return Rng::from_entropy()();
 }
 
 struct SrvTarget {
@@ -209,56 +254,82 @@ class AddressRecords {
 
 }  // namespace detail
 
-template <class Transport, class Clock = SteadyClock, std::size_t N = 64, std::size_t CacheCapacity = 64>
+template <class Transport, class Clock = SteadyClock, std::size_t N = 64, std::size_t CacheCapacity = 64,
+          std::size_t Workspaces = 4>
 class Resolver {
   static_assert(is_transport_v<Transport>,
                 "Resolver<Transport>: Transport needs `Result<std::size_t> udp(const svcres::Exchange&)` and "
                 "`Result<std::size_t> tcp(const svcres::Exchange&)`; use svcres::PosixTransport from "
                 "<svcres/net/posix_transport.hpp> or see <svcres/resolve/transport.hpp>.");
   static_assert(is_clock_v<Clock>, "Resolver<Transport, Clock>: Clock needs `svcres::TimePoint now() const`.");
+  static_assert(Workspaces > 0, "Resolver<..., Workspaces>: at least one workspace is needed to send a query.");
 
  public:
   using AnswerType = Answer<N>;
   static constexpr std::size_t max_endpoints = N;
   static constexpr std::size_t message_buffer = dns::max_message_size;
+  static constexpr std::size_t workspaces = Workspaces;
+  // Packets one try (one server, one round) may send: the query, the same without OPT after a
+  // FORMERR to EDNS (RFC 6891 §7), and the TCP retry after TC=1 (RFC 7766 §5).
+  static constexpr std::uint32_t packets_per_try = 3;
 
   explicit Resolver(ResolvConf conf, ResolverOptions opts = {}, Transport transport = Transport{},
                     Clock clock = Clock{}) noexcept
       : conf_(std::move(conf)), opts_(opts), transport_(std::move(transport)), clock_(std::move(clock)),
-        rng_(Rng::from_entropy()), cache_(opts.stale_window) {}
+        rng_(Rng::from_entropy()), cache_(opts.stale_window) {
+    // glibc picks a random first server per process under `options rotate` (res_send.c,
+    // nameserver_offset), then moves one server per query; here per Resolver object.
+    rotate_next_ = static_cast<std::size_t>(rng_() >> 1);
+    process_tag_ = detail::process_tag_of(transport_);
+  }
 
   // Resolves `name` (presentation text, relative or absolute) with search-list expansion.
   AnswerType resolve(std::string_view name, dns::Type type, LookupFlags flags = {}) noexcept {
     AnswerType out;
-    FixedVector<dns::Name, ResolvConf::max_search + 1> candidates;
-    if (Errc e = expand(name, candidates); e != Errc::ok) {
-      out.error = e;
-      return out;
-    }
-    std::uint32_t packets = 0;
-    Errc first_negative = Errc::ok;
-    for (const dns::Name& candidate : candidates) {
-      lookup(candidate, type, flags, out);
-      packets += out.packets;
-      if (!out.authoritative_empty()) break;
-      // glibc reports NODATA over a later NXDOMAIN: the name existed somewhere.
-      if (first_negative != Errc::nodata) first_negative = out.error;
-    }
-    if (out.authoritative_empty() && first_negative != Errc::ok) out.error = first_negative;
-    out.packets = packets;
+    Lookup ctx{flags.deadline, packet_budget(), nullptr};
+    search(name, type, flags, ctx, out);
     return out;
   }
 
   // One absolute name, no search list.
   AnswerType resolve(const dns::Name& name, dns::Type type, LookupFlags flags = {}) noexcept {
     AnswerType out;
-    lookup(name, type, flags, out);
+    Lookup ctx{flags.deadline, packet_budget(), nullptr};
+    lookup(name, type, flags, ctx, out);
     return out;
   }
   // The same into the caller's Answer: the allocation-free, copy-light path for hot callers (a
   // cache hit copies only the endpoints in use).
   void resolve_into(const dns::Name& name, dns::Type type, AnswerType& out, LookupFlags flags = {}) noexcept {
-    lookup(name, type, flags, out);
+    Lookup ctx{flags.deadline, packet_budget(), nullptr};
+    lookup(name, type, flags, ctx, out);
+  }
+
+  // The packet budget of one resolve() call (see the top of this file).
+  std::uint32_t packet_budget() const noexcept {
+    if (opts_.max_packets != 0) return opts_.max_packets;
+    const std::uint64_t families = opts_.families == AddressFamilies::both ? 2 : 1;
+    const std::uint64_t per_name = std::uint64_t{packets_per_try} * conf_.attempts * conf_.nameservers.size();
+    const std::uint64_t b = per_name * (1 + opts_.max_cname + families * N);
+    return b > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(b);
+  }
+
+  // The wait for one try at the server with index `server` (its place in conf().nameservers), as
+  // glibc's res_send (send_dg): `timeout` for server 0, (timeout << i) / nameservers for server
+  // i > 0, the same in every round. glibc counts whole seconds (integer division, at least 1 s);
+  // a timeout set in code with a millisecond part is divided in milliseconds (at least 1 ms).
+  std::chrono::milliseconds try_timeout(std::size_t server) const noexcept {
+    const long long base = static_cast<long long>(conf_.timeout.count());
+    const long long n = static_cast<long long>(conf_.nameservers.size());
+    const unsigned shift = server < 16 ? static_cast<unsigned>(server) : 16u;
+    long long t = server == 0 || n == 0 ? base : (base << shift) / n;
+    if (base % 1000 == 0) {
+      t -= t % 1000;
+      if (t < 1000) t = 1000;
+    } else if (t < 1) {
+      t = 1;
+    }
+    return std::chrono::milliseconds(t);
   }
 
   ResolverStats stats() const noexcept {
@@ -295,33 +366,98 @@ class Resolver {
     AnswerType result;
   };
 
-  // Candidate names in the order res_search tries them.
-  Errc expand(std::string_view text, FixedVector<dns::Name, ResolvConf::max_search + 1>& out) const noexcept {
+  // What a network fetch needs beyond a few names: the message buffer (a TCP reply may be 64 KiB),
+  // an SRV answer's targets and its decoded address records. Kept in the object so that resolve()
+  // runs on a small stack; one per network lookup in progress, nested target lookups reuse their
+  // parent's (they run after the parent has copied what it needs out of the message).
+  struct Workspace {
+    std::uint8_t message[message_buffer];
+    detail::SrvTargets<N> srv;
+    detail::AddressRecords<N> addrs;
+    AnswerType target;  // one SRV target's address lookup (an A/AAAA fetch never needs its own)
+    bool used = false;
+  };
+
+  // Shared by every query of one resolve() call: search candidates, CNAME re-queries, SRV targets.
+  struct Lookup {
+    TimePoint deadline;
+    std::uint32_t packets_left;
+    Workspace* ws;  // the workspace held by the outermost fetch; null before it starts
+  };
+
+  // The text's name, absolute or not, and whether res_search tries it as is before the search list
+  // (a trailing dot, or at least `ndots` dots).
+  Errc parse_query_name(std::string_view text, dns::Name& base, bool& absolute, bool& as_is_first) const noexcept {
     if (text.empty()) return Errc::bad_name_text;
-    const Result<dns::Name> parsed = dns::Name::from_text(text);
-    if (!parsed.ok()) return parsed.error();
-    const dns::Name& base = parsed.value();
-    const bool absolute = text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\');
-    if (absolute || base.is_root()) {
-      (void)out.push_back(base);
-      return Errc::ok;
-    }
-    const std::size_t dots = base.label_count() - 1;
-    const bool as_is_first = dots >= conf_.ndots;
-    if (as_is_first) (void)out.push_back(base);
-    for (const auto& domain : conf_.search) {
-      const Result<dns::Name> suffix = dns::Name::from_text(domain.view());
-      if (!suffix.ok()) continue;
-      const Result<dns::Name> full = base.concat(suffix.value());
-      if (full.ok()) (void)out.push_back(full.value());
-    }
-    if (!as_is_first) (void)out.push_back(base);
+    if (Errc e = dns::Name::from_text(text).get(base); e != Errc::ok) return e;
+    absolute = (text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\')) || base.is_root();
+    as_is_first = absolute || base.label_count() - 1 >= conf_.ndots;
     return Errc::ok;
+  }
+
+  // glibc's res_search (resolv/res_query.c, 2.36) over the candidates:
+  // - the name as is, when tried first, may fail in any way: the search list is tried next, and its
+  //   error is the one reported if nothing resolves;
+  // - in the search list, NXDOMAIN and NODATA go on; SERVFAIL goes on too (glibc: TRY_AGAIN with a
+  //   SERVFAIL reply in hand); every server unreachable (ECONNREFUSED) ends the whole search; any
+  //   other failure (a timeout, REFUSED) ends the search list, and the name as is is still tried
+  //   when it was not tried first;
+  // - when nothing resolves: the as-is-first error, else NODATA if any candidate had it, else
+  //   SERVFAIL if any had it, else the last error.
+  // The deadline or the packet budget running out ends everything (not glibc: it has neither).
+  void search(std::string_view text, dns::Type type, LookupFlags flags, Lookup& ctx, AnswerType& out) noexcept {
+    dns::Name base, name;
+    bool absolute = false, as_is_first = false;
+    if (Errc e = parse_query_name(text, base, absolute, as_is_first); e != Errc::ok) {
+      out.error = e;
+      return;
+    }
+    // Slots in res_search's order: [as is,] each search domain[, as is]. Names are built one at a
+    // time (a list of them would be 7 * 256 bytes of stack).
+    const std::size_t domains = absolute ? 0 : conf_.search.size();
+    const std::size_t first_domain = as_is_first ? 1 : 0;
+    const std::size_t slots = domains + 1;
+    std::uint32_t packets = 0;
+    bool have_first = false, got_nodata = false, got_servfail = false;
+    Errc first_error = Errc::ok;
+    for (std::size_t j = 0; j < slots; ++j) {
+      const bool is_domain = j >= first_domain && j < first_domain + domains;
+      if (is_domain) {
+        dns::Name suffix;
+        if (dns::Name::from_text(conf_.search[j - first_domain].view()).get(suffix) != Errc::ok) continue;
+        if (base.concat(suffix).get(name) != Errc::ok) continue;
+      } else {
+        name = base;
+      }
+      lookup(name, type, flags, ctx, out);
+      packets += out.packets;
+      if (out.ok() || out.error == Errc::deadline_exceeded || out.error == Errc::capacity_exceeded) break;
+      if (!is_domain) {
+        if (!as_is_first) break;  // the as-is try after the list was the last
+        have_first = true;
+        first_error = out.error;
+        continue;
+      }
+      if (out.error == Errc::nodata) got_nodata = true;
+      if (out.error == Errc::server_failure) got_servfail = true;
+      if (out.error == Errc::connection_refused) break;  // glibc: "no server present, give up"
+      if (out.authoritative_empty() || out.error == Errc::server_failure) continue;
+      if (as_is_first) break;             // the as-is try came first: nothing left
+      j = first_domain + domains - 1;     // end the list; the loop's ++j reaches the as-is name
+    }
+    if (!out.ok() && out.error != Errc::deadline_exceeded && out.error != Errc::capacity_exceeded &&
+        out.error != Errc::connection_refused) {
+      if (have_first) out.error = first_error;
+      else if (got_nodata) out.error = Errc::nodata;
+      else if (got_servfail) out.error = Errc::server_failure;
+    }
+    out.packets = packets;
   }
 
   // Cache, coalescing and serve-stale around fetch().
   // The cache hit, kept small so that it stays the whole call; a miss goes on in lookup_miss().
-  void lookup(const dns::Name& name, dns::Type type, LookupFlags flags, AnswerType& out, unsigned depth = 0) noexcept {
+  void lookup(const dns::Name& name, dns::Type type, LookupFlags flags, Lookup& ctx, AnswerType& out,
+              unsigned depth = 0) noexcept {
     const bool use_cache = opts_.cache && !flags.bypass_cache;
     // One clock read per lookup, taken before the lock so the lock covers only the table work.
     const TimePoint hit_now = use_cache ? clock_.now() : TimePoint{};
@@ -330,84 +466,128 @@ class Resolver {
       bump_locked(cache_hits_);
       return;
     }
-    lookup_miss(lock, name, type, flags, out, depth);
+    lookup_miss(lock, name, type, flags, ctx, out, depth);
+  }
+
+  // Waits on cv_ (mu_ held by `lock`) until `ready()` or the deadline; false at the deadline. The
+  // deadline is the Clock's; the wait itself is in real time (what is left of it when it starts).
+  template <class Pred>
+  bool wait_until_deadline(std::unique_lock<std::mutex>& lock, TimePoint deadline, Pred ready) noexcept {
+    if (deadline == TimePoint::max()) {
+      cv_.wait(lock, ready);
+      return true;
+    }
+    const TimePoint now = clock_.now();
+    if (now >= deadline) return ready();
+    return cv_.wait_for(lock, deadline - now, ready);
   }
 
   // Called with mu_ held by `lock`: coalescing, fetch() without the lock, then cache and stale.
+  // The outermost fetch takes a workspace before its in-flight slot becomes visible, so a lookup
+  // that waits for a slot's result waits for a thread that is already able to send: no cycle.
   void lookup_miss(std::unique_lock<std::mutex>& lock, const dns::Name& name, dns::Type type, LookupFlags flags,
-                   AnswerType& out, unsigned depth) noexcept {
+                   Lookup& ctx, AnswerType& out, unsigned depth) noexcept {
     InFlight* slot = nullptr;
-    {
-      bump_locked(cache_misses_);
-      for (auto& f : in_flight_) {
-        if (f.used && f.type == type && detail::same_name(f.name, name)) {
-          ++f.waiters;
-          coalesced_.fetch_add(1, std::memory_order_relaxed);
-          cv_.wait(lock, [&] { return f.done; });
-          out.assign(f.result);
-          out.packets = 0;
-          if (--f.waiters == 0) f.used = false;
-          return;
-        }
+    Workspace* acquired = nullptr;
+    bump_locked(cache_misses_);
+    for (;;) {
+      InFlight* same = nullptr;
+      for (auto& f : in_flight_)
+        if (f.used && f.type == type && detail::same_name(f.name, name)) same = &f;
+      if (same) {
+        InFlight& f = *same;
+        ++f.waiters;
+        coalesced_.fetch_add(1, std::memory_order_relaxed);
+        const bool done = wait_until_deadline(lock, ctx.deadline, [&] { return f.done; });
+        if (done) out.assign(f.result);
+        if (--f.waiters == 0 && f.done) f.used = false;
+        out.packets = 0;
+        if (!done) fail_locked(name, type, flags, Errc::deadline_exceeded, out);
+        return;
       }
-      for (auto& f : in_flight_) {
-        if (!f.used) {
-          slot = &f;
-          slot->used = true;
-          slot->done = false;
-          slot->waiters = 0;
-          slot->name = name;
-          slot->type = type;
-          break;
+      if (ctx.ws == nullptr) {
+        for (auto& w : workspaces_)
+          if (!w.used) acquired = &w;
+        if (acquired == nullptr) {
+          // Every workspace busy: wait for one (or for an identical lookup to appear and coalesce).
+          const std::uint64_t seen = released_;
+          if (!wait_until_deadline(lock, ctx.deadline, [&] { return released_ != seen; })) {
+            fail_locked(name, type, flags, Errc::deadline_exceeded, out);
+            return;
+          }
+          continue;
         }
+        acquired->used = true;
+        ctx.ws = acquired;
       }
-      lock.unlock();
+      break;
     }
+    for (auto& f : in_flight_) {
+      if (!f.used) {
+        slot = &f;
+        slot->used = true;
+        slot->done = false;
+        slot->waiters = 0;
+        slot->name = name;
+        slot->type = type;
+        break;
+      }
+    }
+    lock.unlock();
     out.reset();
     out.name = name;
-    fetch(name, type, out, depth);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const TimePoint now = clock_.now();
-      if (out.ok() || out.authoritative_empty()) {
-        if (opts_.cache) cache_.put(name, type, out, now);
-      } else if (flags.allow_stale && opts_.cache) {
-        const std::uint32_t sent = out.packets;
-        const Errc why = out.error;
-        if (cache_.get_stale(name, type, now, out)) {
-          // RFC 8767 §4: a short TTL so the caller comes back soon.
-          out.ttl = opts_.stale_answer_ttl;
-          out.stale = true;
-          out.packets = sent;  // out.name came from the entry, stored under this name
-          stale_served_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          out.error = why;
-        }
-      }
-      if (slot) {
-        slot->result.assign(out);
-        slot->done = true;
-        if (slot->waiters == 0) slot->used = false;
-      }
+    fetch(name, type, flags, ctx, out, depth);
+    lock.lock();
+    const TimePoint now = clock_.now();
+    if (out.ok() || out.authoritative_empty()) {
+      if (opts_.cache) cache_.put(name, type, out, now);
+    } else {
+      fail_locked(name, type, flags, out.error, out);
     }
-    if (slot) cv_.notify_all();
+    if (slot) {
+      slot->result.assign(out);
+      slot->done = true;
+      if (slot->waiters == 0) slot->used = false;
+    }
+    if (acquired) {
+      acquired->used = false;
+      ctx.ws = nullptr;
+      ++released_;
+    }
+    lock.unlock();
+    if (slot || acquired) cv_.notify_all();
+  }
+
+  // mu_ held. The lookup failed with `why`: serve the stale entry if allowed (RFC 8767 §4, with a
+  // short TTL so the caller comes back soon), else report `why`. `out.packets` is kept.
+  void fail_locked(const dns::Name& name, dns::Type type, LookupFlags flags, Errc why, AnswerType& out) noexcept {
+    const std::uint32_t sent = out.packets;
+    if (flags.allow_stale && opts_.cache && cache_.get_stale(name, type, clock_.now(), out)) {
+      out.ttl = opts_.stale_answer_ttl;
+      out.stale = true;
+      out.packets = sent;  // out.name came from the entry, stored under this name
+      stale_served_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    out.error = why;
   }
 
   // Network resolution of one absolute name: CNAME chase and SRV target addresses.
-  void fetch(const dns::Name& qname, dns::Type type, AnswerType& out, unsigned depth) noexcept {
-    std::uint8_t buf[message_buffer];
+  void fetch(const dns::Name& qname, dns::Type type, LookupFlags flags, Lookup& ctx, AnswerType& out,
+             unsigned depth) noexcept {
+    Workspace& ws = *ctx.ws;
     dns::Name current = qname;
     std::uint32_t ttl = opts_.max_ttl;
-    detail::SrvTargets<N> srv;
     unsigned chain = 0;
+    unsigned requeried = 0;  // the chain length at the last re-query: each target is asked once
     Result<dns::Message> parsed = Errc::not_found;
+    if (type == dns::Type::SRV) ws.srv.clear();
     for (;;) {
-      Errc e = exchange(current, type, buf, sizeof buf, parsed, out.packets);
-      if (e != Errc::ok) {
+      if (Errc e = exchange(current, type, ws.message, sizeof ws.message, ctx, parsed, out.packets); e != Errc::ok) {
         out.error = e;
         return;
       }
-      const dns::Message& msg = parsed.value();  // parsed once, by exchange(), over buf
+      const dns::Message& msg = parsed.value();  // parsed once, by exchange(), over ws.message
       out.authoritative = msg.header().aa;
       // Follow CNAMEs inside this answer (RFC 1034 §3.6.2).
       for (bool moved = true; moved;) {
@@ -442,35 +622,28 @@ class Resolver {
           t.port = v.port;
           t.ttl = r.ttl;
           if (detail::name_into(v.target, t.target) != Errc::ok || t.target.is_root()) continue;  // RFC 2782 "."
-          if (!srv.push_back(t)) out.overflow = true;
+          if (!ws.srv.push_back(t)) out.overflow = true;
         }
       }
       const dns::Rcode rcode = msg.rcode();
       if (!found) {
         std::uint32_t negative = opts_.negative_ttl_no_soa;
-        const bool soa = soa_negative_ttl(msg, negative);
-        if (rcode == dns::Rcode::noerror && chain > 0 && !soa && depth + chain <= opts_.max_cname) {
-          continue;  // the server stopped at a CNAME it is not authoritative for: ask for the target
+        const bool soa = soa_negative_ttl(msg, current, negative);
+        // The server stopped at a CNAME whose target it does not serve (no SOA: not authoritative
+        // for it): ask for the target, once per new target, so that a server answering the target
+        // with an empty NOERROR again cannot keep us asking.
+        if (rcode == dns::Rcode::noerror && chain > requeried && !soa && depth + chain <= opts_.max_cname) {
+          requeried = chain;
+          continue;
         }
         out.error = rcode == dns::Rcode::nxdomain ? Errc::nxdomain : Errc::nodata;
         out.ttl = negative;
         return;
       }
       if (type == dns::Type::SRV) {
-        // Addresses from the additional (or answer) section first; one query per target otherwise.
-        detail::AddressRecords<N> addrs;
-        const detail::AddressRecords<N>* decoded = addrs.load(msg) ? &addrs : nullptr;
-        for (const detail::SrvTarget& t : srv) {
-          std::uint32_t target_ttl = t.ttl;
-          // Per family: a server may send a target's A but drop its AAAA when space runs out.
-          for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
-            if (!want_family(at)) continue;
-            if (Errc e = target_addresses(msg, decoded, t, at, out, target_ttl, depth); e != Errc::ok) {
-              out.error = e;  // a partial set must not replace a whole one
-              return;
-            }
-          }
-          if (target_ttl < ttl) ttl = target_ttl;
+        if (Errc e = srv_addresses(msg, flags, ctx, out, ttl, depth); e != Errc::ok) {
+          out.error = e;  // a partial set must not replace a whole one
+          return;
         }
       }
       out.error = Errc::ok;
@@ -479,12 +652,50 @@ class Resolver {
     }
   }
 
-  // The `at` addresses of one SRV target into `out`: from the additional (or answer) section when
-  // the server sent them, from a query otherwise. Lowers `ttl`; an error when that query failed.
-  // `decoded`, when not null, holds msg's address records in the same order as the walk below.
-  Errc target_addresses(const dns::Message& msg, const detail::AddressRecords<N>* decoded,
-                        const detail::SrvTarget& t, dns::Type at, AnswerType& out, std::uint32_t& ttl,
-                        unsigned depth) noexcept {
+  // The addresses of every SRV target in ws.srv into `out`: first from the additional (or answer)
+  // section of `msg`, then, for each (target, family) the message had nothing for, a query. The
+  // queries reuse ws.message, so `msg` is read only before the first of them.
+  Errc srv_addresses(const dns::Message& msg, LookupFlags flags, Lookup& ctx, AnswerType& out, std::uint32_t& ttl,
+                     unsigned depth) noexcept {
+    Workspace& ws = *ctx.ws;
+    const detail::AddressRecords<N>* decoded = ws.addrs.load(msg) ? &ws.addrs : nullptr;
+    std::uint8_t missing[N] = {};  // bit 0: A, bit 1: AAAA still to query
+    std::size_t k = 0;
+    for (const detail::SrvTarget& t : ws.srv) {
+      std::uint32_t target_ttl = t.ttl;
+      // Per family: a server may send a target's A but drop its AAAA when space runs out.
+      for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
+        if (want_family(at) && !addresses_in(msg, decoded, t, at, out, target_ttl))
+          missing[k] = static_cast<std::uint8_t>(missing[k] | (at == dns::Type::A ? 1 : 2));
+      }
+      if (target_ttl < ttl) ttl = target_ttl;
+      ++k;
+    }
+    // Target lookups share the caller's deadline and packet budget, and use the cache.
+    LookupFlags sub_flags;
+    sub_flags.deadline = flags.deadline;
+    k = 0;
+    for (const detail::SrvTarget& t : ws.srv) {
+      for (dns::Type at : {dns::Type::A, dns::Type::AAAA}) {
+        if ((missing[k] & (at == dns::Type::A ? 1 : 2)) == 0) continue;
+        AnswerType& sub = ws.target;
+        lookup(t.target, at, sub_flags, ctx, sub, depth + 1);
+        out.packets += sub.packets;
+        if (sub.authoritative_empty()) continue;
+        if (!sub.ok()) return sub.error;
+        for (const Endpoint& a : sub.endpoints) add_target(out, a.address, t);
+        if (sub.ttl < ttl) ttl = sub.ttl;
+        if (sub.overflow) out.overflow = true;
+      }
+      ++k;
+    }
+    return Errc::ok;
+  }
+
+  // The `at` addresses of SRV target `t` found in `msg` (additional, then answer section) into
+  // `out`; false when there are none. `decoded`, when not null, holds msg's address records.
+  bool addresses_in(const dns::Message& msg, const detail::AddressRecords<N>* decoded, const detail::SrvTarget& t,
+                    dns::Type at, AnswerType& out, std::uint32_t& ttl) const noexcept {
     bool any = false;
     if (decoded) {
       for (const auto& r : *decoded) {
@@ -493,9 +704,9 @@ class Resolver {
         any = true;
         if (r.ttl < ttl) ttl = r.ttl;
       }
+      return any;
     }
     for (dns::Section s : {dns::Section::additional, dns::Section::answer}) {
-      if (decoded) break;
       for (const dns::Record& r : msg.records(s)) {
         if (r.klass != dns::class_in || r.type != at || !r.owner.equals(t.target)) continue;
         add_target(out, detail::record_address(r), t);
@@ -503,16 +714,7 @@ class Resolver {
         if (r.ttl < ttl) ttl = r.ttl;
       }
     }
-    if (any) return Errc::ok;
-    AnswerType sub;
-    lookup(t.target, at, LookupFlags{}, sub, depth + 1);
-    out.packets += sub.packets;
-    if (sub.authoritative_empty()) return Errc::ok;
-    if (!sub.ok()) return sub.error;
-    for (const Endpoint& a : sub.endpoints) add_target(out, a.address, t);
-    if (sub.ttl < ttl) ttl = sub.ttl;
-    if (sub.overflow) out.overflow = true;
-    return Errc::ok;
+    return any;
   }
 
   bool want_family(dns::Type t) const noexcept {
@@ -532,11 +734,14 @@ class Resolver {
     if (!out.endpoints.push_back(ep)) out.overflow = true;
   }
 
-  // RFC 2308 §5: the negative TTL is min(SOA record TTL, SOA MINIMUM), capped. False, and `ttl`
-  // left as it is (the caller's no-SOA default), when the authority section has no SOA.
-  bool soa_negative_ttl(const dns::Message& msg, std::uint32_t& ttl) const noexcept {
+  // RFC 2308 §5: the negative TTL is min(SOA record TTL, SOA MINIMUM), capped. Only an SOA of class
+  // IN whose owner is `qname` or an ancestor of it counts (the zone the negative answer is about);
+  // false, and `ttl` left as it is (the caller's no-SOA default), when there is none.
+  bool soa_negative_ttl(const dns::Message& msg, const dns::Name& qname, std::uint32_t& ttl) const noexcept {
     for (const dns::Record& r : msg.authorities()) {
-      if (r.type != dns::Type::SOA) continue;
+      if (r.type != dns::Type::SOA || r.klass != dns::class_in) continue;
+      dns::Name owner;
+      if (detail::name_into(r.owner, owner) != Errc::ok || !qname.is_subdomain_of(owner)) continue;
       std::uint32_t t = r.ttl;
       // MINIMUM is the rdata's last 32 bits (RFC 1035 §3.3.13); parse() checked that an SOA's
       // rdata ends exactly 20 bytes after its two names.
@@ -548,18 +753,23 @@ class Resolver {
     return false;
   }
 
-  // One query with failover: every server, `attempts` rounds. On success `reply` is the parsed view
-  // over `buf` of a reply that matches the question and has a usable rcode (NOERROR or NXDOMAIN).
-  Errc exchange(const dns::Name& qname, dns::Type type, std::uint8_t* buf, std::size_t cap,
+  // One query with failover, as glibc's res_send: `attempts` rounds over every server (rotated
+  // under `options rotate`), each try waiting try_timeout(server index) but never past the
+  // deadline. On success `reply` is the parsed view over `buf` of a reply that matches the question
+  // and has a usable rcode (NOERROR or NXDOMAIN).
+  Errc exchange(const dns::Name& qname, dns::Type type, std::uint8_t* buf, std::size_t cap, Lookup& ctx,
                 Result<dns::Message>& reply, std::uint32_t& packets) noexcept {
     const std::size_t n = conf_.nameservers.size();
     if (n == 0) return Errc::no_nameservers;
     std::uint8_t query[dns::max_name_wire + 64];
+    std::uint8_t plain[dns::max_name_wire + 64];  // the same query without OPT, built on first need
+    std::size_t plain_len = 0;
     dns::Name wire_name = qname;
     std::uint16_t id;
     std::size_t start = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> guard(mu_);
+      reseed_after_fork_locked();
       id = static_cast<std::uint16_t>(rng_());
       if (opts_.use_0x20) wire_name.randomize_case(rng_);
       if (conf_.rotate) start = rotate_next_++ % n;
@@ -571,52 +781,106 @@ class Resolver {
 
     detail::ReplyMatch match{id, &wire_name, type, opts_.use_0x20};
     Exchange x;
-    x.query = query;
-    x.query_size = qlen;
     x.reply = buf;
     x.reply_capacity = cap;
     x.accept = &detail::reply_matches;
     x.accept_ctx = &match;
 
-    Errc last = Errc::timeout;
-    bool saw_servfail = false, saw_refused = false;
+    std::uint8_t no_edns = 0;  // bit i: server (start + i) % n answered FORMERR to EDNS
+    bool any_reply = false, all_refused = true;
+    Errc last = Errc::timeout, last_rcode = Errc::ok;
     for (unsigned attempt = 0; attempt < conf_.attempts; ++attempt) {
-      // Doubling stops at glibc's RES_MAXRETRY rounds, should code set more attempts than that.
-      const unsigned doubling = attempt < ResolvConf::max_attempts ? attempt : ResolvConf::max_attempts - 1;
-      x.timeout = conf_.timeout * (1 << doubling) / (attempt ? static_cast<long>(n) : 1L);
       for (std::size_t i = 0; i < n; ++i) {
-        x.server = conf_.nameservers[(start + i) % n];
-        Result<std::size_t> r = conf_.use_vc ? transport_.tcp(x) : transport_.udp(x);
-        ++packets;
-        packets_.fetch_add(1, std::memory_order_relaxed);
-        if (r.ok() && !conf_.use_vc && truncated(buf, r.value())) {
-          // RFC 7766 §5 / RFC 2181 §9: never use a TC answer; ask the same server over TCP.
-          tcp_fallbacks_.fetch_add(1, std::memory_order_relaxed);
-          r = transport_.tcp(x);
-          ++packets;
-          packets_.fetch_add(1, std::memory_order_relaxed);
+        const std::size_t server = (start + i) % n;
+        x.server = conf_.nameservers[server];
+        bool plain_query = (no_edns >> (i & 7) & 1) != 0;
+        Result<std::size_t> r = Errc::timeout;
+        for (int step = 0;; ++step) {  // the query; after FORMERR to EDNS, once more without OPT
+          x.query = plain_query ? plain : query;
+          x.query_size = plain_query ? plain_len : qlen;
+          if (Errc e = send(x, server, ctx, conf_.use_vc, r, packets); e != Errc::ok) return e;
+          if (r.ok() && !conf_.use_vc && truncated(buf, r.value())) {
+            // RFC 7766 §5 / RFC 2181 §9: never use a TC answer; ask the same server over TCP.
+            tcp_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+            if (Errc e = send(x, server, ctx, true, r, packets); e != Errc::ok) return e;
+          }
+          // RFC 6891 §7: a FORMERR to a query with OPT may come from a server that does not know
+          // EDNS; ask it once more without OPT (its reply may carry no question, see reply_matches).
+          if (step == 0 && !plain_query && qo.edns_payload != 0 && r.ok() && r.value() >= dns::header_size &&
+              (buf[3] & 0x0f) == static_cast<std::uint8_t>(dns::Rcode::formerr)) {
+            if (plain_len == 0) {
+              dns::QueryOptions without = qo;
+              without.edns_payload = 0;
+              if (Errc e = dns::write_query(plain, sizeof plain, id, wire_name, type, without).get(plain_len);
+                  e != Errc::ok)
+                return e;
+            }
+            no_edns = static_cast<std::uint8_t>(no_edns | 1u << (i & 7));
+            plain_query = true;
+            continue;
+          }
+          break;
         }
         if (!r.ok()) {
           last = r.error();
+          if (last != Errc::connection_refused) all_refused = false;
           continue;
         }
+        all_refused = false;
         Result<dns::Message> m = dns::Message::parse(buf, r.value());
         if (!m.ok() || m->header().tc) {  // garbage (or TC over TCP): next server
           last = m.ok() ? Errc::truncated : m.error();
           continue;
         }
+        any_reply = true;
         const dns::Rcode rc = m->rcode();
         if (rc == dns::Rcode::noerror || rc == dns::Rcode::nxdomain) {
           reply = std::move(m);
           return Errc::ok;
         }
-        if (rc == dns::Rcode::refused) saw_refused = true;
-        else saw_servfail = true;  // SERVFAIL, NOTIMP, FORMERR, anything else
+        // glibc's res_search looks at the last reply received: SERVFAIL lets it go on searching,
+        // REFUSED does not. NOTIMP, FORMERR and others are reported as server_failure.
+        last_rcode = rc == dns::Rcode::refused ? Errc::refused : Errc::server_failure;
       }
     }
-    if (saw_servfail) return Errc::server_failure;
-    if (saw_refused) return Errc::refused;
-    return last;
+    if (any_reply) return last_rcode;
+    if (all_refused) return Errc::connection_refused;
+    return last == Errc::connection_refused ? Errc::timeout : last;
+  }
+
+  // One packet to conf_.nameservers[server] (UDP, or TCP when `tcp`) into `r`, unless the
+  // deadline or the packet budget forbids it: then that error. The wait is the server's try
+  // timeout, cut to what is left before the deadline.
+  Errc send(Exchange& x, std::size_t server, Lookup& ctx, bool tcp, Result<std::size_t>& r,
+            std::uint32_t& packets) noexcept {
+    std::chrono::milliseconds wait = try_timeout(server);
+    if (ctx.deadline != TimePoint::max()) {
+      const TimePoint now = clock_.now();
+      if (now >= ctx.deadline) return Errc::deadline_exceeded;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
+      if (left.count() <= 0) return Errc::deadline_exceeded;
+      if (left < wait) wait = left;
+    }
+    if (ctx.packets_left == 0) return Errc::capacity_exceeded;
+    --ctx.packets_left;
+    x.timeout = wait;
+    r = tcp ? transport_.tcp(x) : transport_.udp(x);
+    ++packets;
+    packets_.fetch_add(1, std::memory_order_relaxed);
+    if (!r.ok() && ctx.deadline != TimePoint::max() && clock_.now() >= ctx.deadline) return Errc::deadline_exceeded;
+    return Errc::ok;
+  }
+
+  // mu_ held. A forked child inherits rng_'s state: without a reseed it would send its parent's
+  // IDs and 0x20 patterns. The transport's process_tag() (when it has one) changes across fork().
+  void reseed_after_fork_locked() noexcept {
+    if constexpr (detail::has_process_tag_v<Transport>) {
+      const std::uint64_t tag = transport_.process_tag();
+      if (tag != process_tag_) {
+        process_tag_ = tag;
+        rng_.reseed(detail::fresh_seed() ^ tag);
+      }
+    }
   }
 
   // +1 on a counter only ever written under mu_: a plain load and store instead of a locked
@@ -633,12 +897,17 @@ class Resolver {
   Transport transport_;
   Clock clock_;
 
-  std::mutex mu_;  // guards rng_, rotate_next_, cache_, in_flight_; the only writer of cache_hits_/misses_
-  std::condition_variable cv_;
+  // Guards rng_, rotate_next_, process_tag_, cache_, in_flight_, workspaces_[].used, released_; the
+  // only writer of cache_hits_/misses_.
+  std::mutex mu_;
+  std::condition_variable cv_;  // an in-flight result is done, or a workspace was released
   Rng rng_;
   std::size_t rotate_next_ = 0;
+  std::uint64_t process_tag_ = 0;
+  std::uint64_t released_ = 0;  // workspaces released so far: waiters for one watch it change
   Cache<N, CacheCapacity> cache_;
   InFlight in_flight_[max_in_flight];
+  Workspace workspaces_[Workspaces];
 
   std::atomic<std::uint64_t> packets_{0};
   std::atomic<std::uint64_t> tcp_fallbacks_{0};

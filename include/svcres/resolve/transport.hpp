@@ -17,6 +17,12 @@
 // - Errors: timeout, connection_refused, connection_closed, network_error, buffer_too_small,
 //   mismatched_reply, truncated (a zero-length TCP message). Never throws.
 // The transport never parses DNS beyond calling accept(); it is the only place with OS calls.
+//
+// Optionally, `std::uint64_t T::process_tag()`: a value that changes when the process forks
+// (PosixTransport returns getpid()). The resolver reads it before each query and reseeds its
+// ID and 0x20 generator when it changed, so a forked child never sends its parent's next IDs. It
+// sits here because the transport is the resolver's one window onto the OS: the resolver stays
+// standard C++, and a host without fork() simply leaves it out.
 
 #include <chrono>
 #include <cstddef>
@@ -53,5 +59,26 @@ struct is_transport<T, std::void_t<decltype(std::declval<T&>().udp(std::declval<
           std::is_same_v<decltype(std::declval<T&>().tcp(std::declval<const Exchange&>())), Result<std::size_t>>> {};
 template <class T>
 inline constexpr bool is_transport_v = is_transport<T>::value;
+
+namespace detail {
+template <class T, class = void>
+struct has_process_tag : std::false_type {};
+template <class T>
+struct has_process_tag<T, std::void_t<decltype(std::declval<T&>().process_tag())>>
+    : std::is_convertible<decltype(std::declval<T&>().process_tag()), std::uint64_t> {};
+template <class T>
+inline constexpr bool has_process_tag_v = has_process_tag<T>::value;
+
+// T's process_tag(), or 0 when it has none.
+template <class T>
+std::uint64_t process_tag_of(T& t) noexcept {
+  if constexpr (has_process_tag_v<T>) {
+    return static_cast<std::uint64_t>(t.process_tag());
+  } else {
+    (void)t;
+    return 0;
+  }
+}
+}  // namespace detail
 
 }  // namespace svcres
