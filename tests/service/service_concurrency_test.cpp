@@ -20,8 +20,7 @@ namespace {
 
 // Alternates between two overlapping sets, so every refresh keeps some identities (their slots and
 // in-flight counts must survive) and replaces others (their slots must drain before reuse).
-struct AlternatingResolver {
-  using AnswerType = svcres::Answer<64>;
+struct AlternatingResolver : svcres_test::FakeResolverBase {
   std::atomic<unsigned> calls{0};
   AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
     const unsigned n = calls.fetch_add(1);
@@ -107,8 +106,7 @@ TEST_CASE("pickers and completions race with republishing") {
 
 namespace {
 // Answers after a pause, so a refresh is still running while other threads pick.
-struct SlowResolver {
-  using AnswerType = svcres::Answer<64>;
+struct SlowResolver : svcres_test::FakeResolverBase {
   std::atomic<unsigned> calls{0};
   AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
     calls.fetch_add(1);

@@ -124,18 +124,22 @@ TEST_CASE("moving a lease transfers it; assigning over an active lease completes
   CHECK(svc.metrics_snapshot().successes == 1);
 }
 
-TEST_CASE("refresh is pulled by a pick once the TTL has passed, clamped to min_refresh") {
+TEST_CASE("refresh is pulled by a pick ahead of the TTL (jittered), clamped to min_refresh") {
   Fixture f;
   svcres::ServiceOptions opts;
   opts.min_refresh = 5s;
   TestService<> svc(f.dns, "s.local", opts, f.clock);
+  const svcres::TimePoint t0 = f.manual.now();
   REQUIRE(svc.pick().ok());
   CHECK(f.dns.calls == 1);
-  f.manual.advance(29s);
+  // EndpointResolver's schedule: TTL 30 s * (0.75 + U[0, 0.15]).
+  CHECK(svc.refresh_due() - t0 >= 22500ms);
+  CHECK(svc.refresh_due() - t0 <= 27s);
+  f.manual.advance(22s);
   REQUIRE(svc.pick().ok());
   CHECK(f.dns.calls == 1);
   f.dns.set({ep("127.0.5.9:80")}, 0);  // TTL 0: clamped to 5 s
-  f.manual.advance(1s);
+  f.manual.advance(5s);  // 27 s: before the 30 s expiry
   auto l = svc.pick();
   REQUIRE(l.ok());
   CHECK(f.dns.calls == 2);
