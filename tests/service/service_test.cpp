@@ -714,3 +714,37 @@ TEST_CASE("a name longer than a DNS name is an error for every pick, call and re
   REQUIRE(ok_dot.pick().ok());
   CHECK(f.dns.last_name == longest + ".");
 }
+
+// ---- merge mode
+
+TEST_CASE("merge mode: a merged endpoint that fails until ejected and is not in the latest answer leaves") {
+  Fixture f;
+  svcres::ServiceOptions opts;
+  opts.merge = svcres::MergeMode::union_of_refreshes;
+  TestService<> svc(f.dns, "s.local", opts, f.clock);
+  const svcres::Endpoint a = ep("127.0.5.1:80"), b = ep("127.0.5.2:80"), c = ep("127.0.5.3:80");
+  f.dns.set({a, b}, 30);
+  REQUIRE(svc.refresh().ok());
+  f.dns.set({b, c}, 30);  // a sample of the same size: a may still be alive, so it is kept
+  REQUIRE(svc.refresh().ok());
+  REQUIRE(svc.snapshot().size() == 3);
+  // a is gone for real: every request to it fails; c fails too but the latest answer holds it.
+  int guard = 0;
+  while (svc.metrics_snapshot().ejections < 2 && ++guard < 100) {
+    auto l = svc.pick();
+    REQUIRE(l.ok());
+    const bool failing = l->endpoint().same_identity(a) || l->endpoint().same_identity(c);
+    l->complete(failing ? TryOutcome::connect_failure() : TryOutcome::http(200), 1ms);
+  }
+  REQUIRE(svc.metrics_snapshot().ejections == 2);
+  f.manual.advance(1ms);
+  REQUIRE(svc.pick().ok());  // republishes the smaller set, sending nothing
+  CHECK(f.dns.calls == 2);
+  CHECK(index_of(svc, a) == svcres::no_pick);
+  CHECK(index_of(svc, c) != svcres::no_pick);  // ejected, but in the latest answer: kept
+  CHECK(svc.snapshot().size() == 2);
+  // a comes back when an answer shows it again.
+  f.dns.set({a, b}, 30);
+  REQUIRE(svc.refresh().ok());
+  CHECK(index_of(svc, a) != svcres::no_pick);
+}
