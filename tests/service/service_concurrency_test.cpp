@@ -43,9 +43,11 @@ int stress_ms() {
 
 }  // namespace
 
-TEST_CASE("pickers and completions race with republishing") {
+namespace {
+void race(svcres::MergeMode mode) {
   AlternatingResolver dns;
   svcres::ServiceOptions opts;
+  opts.merge = mode;  // union: ejections also forget merged endpoints and republish from pickers' threads
   opts.min_refresh = 1ms;  // TTL 0: a refresh every millisecond
   opts.refresh_ahead = 0ms;
   opts.outlier.consecutive_failures = 3;
@@ -102,6 +104,13 @@ TEST_CASE("pickers and completions race with republishing") {
   CHECK(m.requests == m.successes + m.failures_total());
   CHECK(svc->retry_budget().active_requests() == 0);
   CHECK(svc->retry_budget().active_retries() == 0);
+}
+}  // namespace
+
+TEST_CASE("pickers and completions race with republishing") { race(svcres::MergeMode::replace); }
+
+TEST_CASE("pickers and completions race with republishing, merge mode (ejections forget endpoints)") {
+  race(svcres::MergeMode::union_of_refreshes);
 }
 
 namespace {
