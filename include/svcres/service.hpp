@@ -11,16 +11,33 @@
 //     return send_request(ep, try_deadline);               // -> svcres::TryOutcome
 //   });                                                     // retries, back-off, budget, deadlines
 //
-// REFRESH is pull-driven: a pick that finds the TTL passed refreshes the table itself, so a Lambda
-// needs no thread. Coalesced: one picking thread resolves (under try_lock) while the others keep
-// picking from the current table; only when there is no table yet do they wait for the first answer.
-// Long-running hosts may call start_refresher(): a std::thread that refreshes `refresh_ahead` before
-// the TTL runs out so picks never wait on DNS; the destructor stops and joins it.
-// The interval is the answer's TTL clamped to [min_refresh, max_refresh]. A failed resolution keeps
-// the current set (a DNS outage must not empty the table) and is retried after retry_after_failure;
+// REFRESH goes through EndpointResolver (resolve/endpoint_resolver.hpp), which this object owns for
+// its one name: ahead of expiry at TTL * (refresh_fraction + U[0, refresh_jitter]) clamped to
+// [min_refresh, max_refresh], packets counted, and optionally merging successive answers
+// (ServiceOptions::merge = MergeMode::union_of_refreshes learns every task behind Route 53's
+// 8-record answers). It is pull-driven: a pick that finds the refresh due refreshes the table itself,
+// so a Lambda needs no thread. Coalesced: one picking thread resolves (under try_lock) while the
+// others keep picking from the current table; only when there is no table yet do they wait for the
+// first answer. Long-running hosts may call start_refresher(): a std::thread that refreshes
+// `refresh_ahead` before the refresh time so picks never wait on DNS; the destructor stops and joins
+// it. A failed resolution keeps the current set (a DNS outage must not empty the table; served stale
+// for ResolverOptions::stale_window, kept after that too) and is retried after retry_after_failure;
 // an authoritative NXDOMAIN/NODATA empties it (RFC 2308: the name or its records are gone).
-// Refreshes bypass the resolver's cache (the service keeps its own TTL) but accept its serve-stale
-// answer when every server fails (RFC 8767).
+// Refreshes bypass the resolver's cache (the service keeps its own schedule).
+//
+// DEADLINES: pick(PickOptions{.deadline}) and call(..., deadline) bound the refresh they may run by
+// the time left (LookupFlags::deadline: the resolver sends nothing and waits for nothing past it);
+// no try starts at or after the deadline (Errc::deadline_exceeded), and a lease's latency is
+// measured from the clock read after any refresh, so DNS time is never charged to an endpoint.
+// With a set in hand, a refresh must not eat the tries' time: when the deadline is NEAR (less than
+// ServiceOptions::refresh_headroom away, 200 ms by default) the pick uses the current set and leaves
+// the refresh to the next pick or the background refresher; otherwise the refresh may use at most
+// half of the time left. With no set yet, the refresh may use all of it (there is nothing else to
+// pick from). pick() without a deadline refreshes without a bound, as before.
+//
+// NAME: a name that cannot be a DNS name (over 253 characters plus an optional final dot, a label
+// over 63, an empty label) makes every pick, call and refresh fail with that error
+// (Errc::name_too_long, label_too_long, bad_name_text); nothing is sent.
 //
 // PICK: snapshot the table (lock-free, no writes), filter ejected endpoints (OutlierDetector, panic
 // threshold), let the policy choose, start a lease (in_flight + 1, which also checks that the set did
@@ -36,10 +53,10 @@
 // it; it is neither copyable nor movable).
 //
 // Policy: any type satisfying balance/policy.hpp; default-constructed, reconfigure through policy().
-// Maglev gets its index automatically. Resolver: svcres::Resolver<...> or any type with
-//   Answer resolve(std::string_view name, dns::Type type, LookupFlags flags)
-// whose Answer has error, endpoints, ttl, stale, packets, ok() and authoritative_empty() (unit tests
-// supply a fake). Clock: core/clock.hpp; if it also has `void sleep_for(Duration)`, call() sleeps
+// Maglev gets its index automatically. Resolver: svcres::Resolver<...> or any type EndpointResolver
+// accepts: `max_endpoints`, `AnswerType` (an svcres::Answer<N>), `options()` (ResolverOptions) and
+//   AnswerType resolve(std::string_view name, dns::Type type, LookupFlags flags)
+// (unit tests supply a fake). Clock: core/clock.hpp; if it also has `void sleep_for(Duration)`, call() sleeps
 // its back-off through it (tests with a manual clock), otherwise with std::this_thread::sleep_for.
 
 #include <algorithm>
@@ -48,6 +65,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -67,8 +85,10 @@
 #include "svcres/core/errc.hpp"
 #include "svcres/core/random.hpp"
 #include "svcres/core/result.hpp"
+#include "svcres/dns/name.hpp"
 #include "svcres/dns/types.hpp"
 #include "svcres/metrics/service_metrics.hpp"
+#include "svcres/resolve/endpoint_resolver.hpp"
 #include "svcres/resolve/resolv_conf.hpp"
 #include "svcres/resolve/resolver.hpp"
 #include "svcres/service/backoff.hpp"
@@ -96,12 +116,20 @@ using DefaultResolver = NoDefaultResolver;
 namespace svcres {
 
 struct ServiceOptions {
-  dns::Type query = dns::Type::SRV;  // SRV (ports from DNS) or A / AAAA (port below)
+  // SRV (ports from DNS), A or AAAA (the port below); any other type: SRV, and A/AAAA (per
+  // ResolverOptions::families) when the name has no SRV records.
+  dns::Type query = dns::Type::SRV;
   std::uint16_t port = 0;            // given to endpoints that came without one (A/AAAA answers)
   Duration min_refresh = std::chrono::seconds(1);    // floor on the TTL: TTL 0 must not mean "every pick"
   Duration max_refresh = std::chrono::seconds(300);
   Duration retry_after_failure = std::chrono::seconds(1);
+  double refresh_fraction = 0.75;    // refresh at TTL * (fraction + U[0, jitter]): ahead of expiry,
+  double refresh_jitter = 0.15;      // and not in lock-step with other processes
   Duration refresh_ahead = std::chrono::milliseconds(500);  // background refresher only
+  // A pick or call with a deadline closer than this does not refresh while it has a set to pick from.
+  Duration refresh_headroom = std::chrono::milliseconds(200);
+  MergeMode merge = MergeMode::replace;  // union_of_refreshes: learn every task of a multivalue name
+  double merge_false_drop = 1e-6;        // see EndpointResolverOptions::merge_false_drop
   OutlierConfig outlier{};       // ejection after 5 consecutive failures, as Service Connect
   EwmaConfig ewma{};
   RetryBudgetConfig retry_budget{};
@@ -115,6 +143,9 @@ struct PickOptions {
   // too as long as something else remains (Envoy's previous_hosts retry predicate).
   const Endpoint* avoid = nullptr;
   std::size_t avoid_count = 0;
+  // Bounds a refresh this pick runs; at or past it the pick fails with deadline_exceeded. See
+  // DEADLINES at the top.
+  TimePoint deadline = TimePoint::max();
 };
 
 struct CallResult {
@@ -144,11 +175,33 @@ template <class R, class = void>
 struct is_service_resolver : std::false_type {};
 template <class R>
 struct is_service_resolver<
-    R, std::void_t<decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})),
+    R, std::void_t<decltype(R::max_endpoints), typename R::AnswerType,
+                   decltype(std::declval<R&>().options().families),
                    decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})
                                 .endpoints.size()),
                    decltype(std::declval<R&>().resolve(std::declval<std::string_view>(), dns::Type::SRV, LookupFlags{})
                                 .authoritative_empty())>> : std::true_type {};
+
+inline EndpointLookup lookup_for(dns::Type t) noexcept {
+  switch (t) {
+    case dns::Type::SRV: return EndpointLookup::srv;
+    case dns::Type::A: return EndpointLookup::a;
+    case dns::Type::AAAA: return EndpointLookup::aaaa;
+    default: return EndpointLookup::srv_then_address;
+  }
+}
+
+inline EndpointResolverOptions discovery_options(const ServiceOptions& o) noexcept {
+  EndpointResolverOptions e;
+  e.merge = o.merge;
+  e.merge_false_drop = o.merge_false_drop;
+  e.refresh_fraction = o.refresh_fraction;
+  e.refresh_jitter = o.refresh_jitter;
+  e.min_refresh_interval = o.min_refresh;
+  e.max_refresh_interval = o.max_refresh;
+  e.retry_interval = o.retry_after_failure;
+  return e;
+}
 
 template <class C, class = void>
 struct has_sleep_for : std::false_type {};
@@ -200,8 +253,9 @@ class Service {
   using policy_type = Policy;
   using resolver_type = Resolver;
   using clock_type = Clock;
+  using Discovery = EndpointResolver<Resolver, 1, Clock>;
   static constexpr std::size_t capacity = Capacity;
-  static constexpr std::size_t max_name = 253;
+  static constexpr std::size_t max_name = 254;  // 253 characters and an optional final dot
 
  private:
   static_assert(is_policy_v<Policy, typename Table::Snapshot>,
@@ -212,9 +266,9 @@ class Service {
                 "Service<Policy>: the policy must be default-constructible; configure it afterwards through "
                 "service.policy().");
   static_assert(detail::is_service_resolver<Resolver>::value,
-                "Service<Policy, Resolver>: Resolver needs `resolve(std::string_view, svcres::dns::Type, "
-                "svcres::LookupFlags)` returning an answer with `endpoints`, `ttl`, `error`, `stale`, `packets` "
-                "and `authoritative_empty()`, as svcres::Resolver<Transport> has.");
+                "Service<Policy, Resolver>: Resolver needs `max_endpoints`, `AnswerType`, `options()` and "
+                "`AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags)`, as "
+                "svcres::Resolver<Transport> has.");
   static_assert(is_clock_v<Clock>, "Service<..., Clock>: Clock needs `svcres::TimePoint now() const`.");
 
  public:
@@ -225,6 +279,7 @@ class Service {
     Result<ResolvConf> conf = ResolvConf::load();
     own_.emplace(conf.ok() ? std::move(conf.value()) : ResolvConf::parse(""));
     resolver_ = &*own_;
+    discovery_.emplace(*resolver_, detail::discovery_options(opts_), clock_);
   }
   // Owns a resolver built from `conf` (tests and hosts that know their DNS server).
   template <class R = Resolver, std::enable_if_t<std::is_constructible_v<R, ResolvConf>, int> = 0>
@@ -232,6 +287,7 @@ class Service {
       : Service(nullptr, name, opts, std::move(clock)) {
     own_.emplace(conf);
     resolver_ = &*own_;
+    discovery_.emplace(*resolver_, detail::discovery_options(opts_), clock_);
   }
   // Uses a resolver shared with other services; it must outlive this object.
   Service(Resolver& resolver, std::string_view name, ServiceOptions opts = {}, Clock clock = Clock{})
@@ -243,6 +299,7 @@ class Service {
 
   // Picks an endpoint and starts a lease on it. Errors: no_endpoints (empty set), no_healthy_endpoint
   // (every endpoint ejected with panic mode off), or the last resolution error while no set is known.
+  // With PickOptions::deadline: deadline_exceeded when it passed (no lease is started).
   Result<Lease> pick() noexcept { return pick_impl<false>(PickOptions{}, false); }
   Result<Lease> pick(const PickOptions& po) noexcept { return pick_impl<true>(po, false); }
 
@@ -281,6 +338,7 @@ class Service {
       PickOptions po;
       po.avoid = failed;
       po.avoid_count = n_failed;
+      po.deadline = end;  // bounds any refresh; no lease starts at or after it
       Result<Lease> picked = pick_impl<true>(po, retry);
       if (!picked.ok()) {
         if (retry) budget_.retry_finished();  // the slot reserved below was never used by a lease
@@ -288,7 +346,7 @@ class Service {
         return res;
       }
       Lease& lease = picked.value();
-      now = lease.started();
+      now = lease.started();  // read after any refresh: now < end
       const TimePoint try_deadline =
           rp.per_try_timeout > Duration::zero() && end - now > rp.per_try_timeout ? now + rp.per_try_timeout : end;
       res.endpoint = lease.endpoint();
@@ -329,10 +387,11 @@ class Service {
 
  public:
   // Resolves now, waiting for any refresh in progress first. Returns the resolution's error (the
-  // current set is kept on failure) or table_busy.
+  // current set is kept on failure), table_busy, or the name's error.
   Status refresh() noexcept {
-    std::lock_guard<std::mutex> lock(refresh_mu_);
-    return do_refresh();
+    if (name_error_ != Errc::ok) return name_error_;
+    std::lock_guard<std::timed_mutex> lock(refresh_mu_);
+    return do_refresh(true, TimePoint::max());
   }
 
   // Starts the background refresher (idempotent). Not for Lambda: a frozen process cannot run it.
@@ -355,6 +414,8 @@ class Service {
   const ServiceOptions& options() const noexcept { return opts_; }
   Policy& policy() noexcept { return policy_; }
   Resolver& resolver() noexcept { return *resolver_; }
+  // The EndpointResolver this service refreshes through (its options, total_packets()).
+  Discovery& discovery() noexcept { return *discovery_; }
   Clock& clock() noexcept { return clock_; }
   const OutlierDetector& detector() const noexcept { return detector_; }
   RetryBudget& retry_budget() noexcept { return budget_; }
@@ -368,24 +429,48 @@ class Service {
   TimePoint refresh_due() const noexcept {
     return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(due_ns_.load(std::memory_order_relaxed))));
   }
+  // Resolutions sent so far (a republish of the set already held sends nothing and is not counted).
   std::uint64_t refreshes() const noexcept { return refreshes_.load(std::memory_order_relaxed); }
 
  private:
   friend class svcres::Lease<Service>;
 
   Service(Resolver* r, std::string_view name, const ServiceOptions& opts, Clock clock) noexcept
-      : resolver_(r), opts_(opts), clock_(std::move(clock)), detector_(opts.outlier), budget_(opts.retry_budget) {
-    name_size_ = name.size() < sizeof name_ ? name.size() : sizeof name_ - 1;
-    for (std::size_t i = 0; i < name_size_; ++i) name_[i] = name[i];
+      : resolver_(r), opts_(opts), lookup_(detail::lookup_for(opts.query)), clock_(std::move(clock)),
+        detector_(opts.outlier), budget_(opts.retry_budget) {
+    if (r) discovery_.emplace(*r, detail::discovery_options(opts_), clock_);
+    // Never cut a name: a shortened name is a different name. Checked once, here, by the codec.
+    if (name.size() > max_name) {
+      name_error_ = Errc::name_too_long;
+    } else {
+      const Result<dns::Name> wire = dns::Name::from_text(name);
+      if (!wire.ok()) name_error_ = wire.error();
+    }
+    if (name_error_ == Errc::ok) {
+      name_size_ = name.size();
+      for (std::size_t i = 0; i < name_size_; ++i) name_[i] = name[i];
+    }
     name_[name_size_] = '\0';
+    if (name_error_ != Errc::ok) {
+      last_error_.store(name_error_, std::memory_order_relaxed);
+      due_ns_.store(std::numeric_limits<std::int64_t>::max(), std::memory_order_relaxed);  // never due
+    }
   }
 
   TimePoint lease_now() const noexcept { return clock_.now(); }
 
-  void finish_lease(const Endpoint&, SlotRef ref, bool retry, TryOutcome o, Duration latency, TimePoint now) noexcept {
+  void finish_lease(const Endpoint& ep, SlotRef ref, bool retry, TryOutcome o, Duration latency, TimePoint now) noexcept {
     // EWMA (a failure counted as at least EwmaConfig::failure_penalty), ejection, then the end of
     // the lease, after which the slot may be reused.
-    if (complete(table_, ref, Outcome{o.endpoint_ok(), latency}, now, &detector_, opts_.ewma)) metrics_.ejections.add();
+    if (complete(table_, ref, Outcome{o.endpoint_ok(), latency}, now, &detector_, opts_.ewma)) {
+      metrics_.ejections.add();
+      // Merge mode keeps endpoints the sampled answers skipped; one that fails until ejected and
+      // that the latest answer did not hold is taken out now (re-learned if an answer shows it).
+      if (opts_.merge == MergeMode::union_of_refreshes && discovery_->forget(name(), opts_.port, lookup_, ep)) {
+        republish_.store(true, std::memory_order_relaxed);
+        due_ns_.store(to_ns(now), std::memory_order_relaxed);  // the next pick republishes, sending nothing
+      }
+    }
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(latency);
     if (o.kind == TryKind::ok && o.http_status < 400) {
       metrics_.record_success(us);
@@ -399,8 +484,13 @@ class Service {
   // WithOptions = false: the plain pick() (no key, nothing to avoid) compiles to less code.
   template <bool WithOptions>
   Result<Lease> pick_impl(const PickOptions& po, bool retry) noexcept {
-    const TimePoint now = clock_.now();
-    maybe_refresh(now);
+    if (name_error_ != Errc::ok) return name_error_;
+    const TimePoint deadline = WithOptions ? po.deadline : TimePoint::max();
+    TimePoint now = clock_.now();
+    // A refresh may take a while: read the clock again after it, so that the deadline check and
+    // the lease's start (its latency) see the time the try really starts.
+    if (maybe_refresh(now, deadline)) now = clock_.now();
+    if (now >= deadline) return Errc::deadline_exceeded;
     for (;;) {
       auto snap = table_.snapshot();
       if (snap.empty()) {
@@ -461,51 +551,83 @@ class Service {
   }
 
   // Coalesced pull refresh: whoever gets the mutex resolves; the others go on with the current set,
-  // except when there is none yet, in which case they wait for the first resolution to finish.
-  void maybe_refresh(TimePoint now) noexcept {
+  // except when there is none yet, in which case they wait for the first resolution to finish (at
+  // most until `deadline`). True when this call waited or resolved (the caller reads the clock again).
+  bool maybe_refresh(TimePoint now, TimePoint deadline) noexcept {
     // Relaxed: the due time only decides whether to try; the table publishes its own data.
-    if (to_ns(now) < due_ns_.load(std::memory_order_relaxed)) return;
-    std::unique_lock<std::mutex> lock(refresh_mu_, std::try_to_lock);
+    if (to_ns(now) < due_ns_.load(std::memory_order_relaxed)) return false;
+    TimePoint refresh_deadline = deadline;
+    if (deadline != TimePoint::max() && !table_.snapshot().empty()) {
+      // A set in hand: the tries come first. Near the deadline pick from it and refresh later;
+      // otherwise let the refresh use at most half of the time left.
+      const Duration left = deadline - now;
+      if (left < opts_.refresh_headroom) return false;
+      refresh_deadline = now + left / 2;
+    }
+    std::unique_lock<std::timed_mutex> lock(refresh_mu_, std::try_to_lock);
     if (!lock.owns_lock()) {
       // Acquire: pairs with the release in do_refresh(); a true value means a set (or an error
       // for it) is in place, so there is something to pick from or to report.
-      if (resolved_once_.load(std::memory_order_acquire)) return;
-      lock.lock();
+      if (resolved_once_.load(std::memory_order_acquire)) return false;
+      if (deadline == TimePoint::max()) {
+        lock.lock();
+      } else if (deadline <= now || !lock.try_lock_for(deadline - now)) {
+        return true;  // the first resolution is still running at the deadline
+      }
     }
-    if (to_ns(clock_.now()) < due_ns_.load(std::memory_order_relaxed)) return;  // another thread just did it
-    (void)do_refresh();
+    if (to_ns(clock_.now()) < due_ns_.load(std::memory_order_relaxed)) return true;  // another thread just did it
+    (void)do_refresh(false, refresh_deadline);
+    return true;
   }
 
-  // Caller holds refresh_mu_ (which makes this thread the table's single writer).
-  Status do_refresh() noexcept {
-    auto ans = resolver_->resolve(name(), opts_.query, LookupFlags{true, true});
-    refreshes_.fetch_add(1, std::memory_order_relaxed);
-    metrics_.dns_resolutions.add();
-    metrics_.dns_packets_sent.add(ans.packets);
-    const TimePoint now = clock_.now();
-    Errc result = Errc::ok;
-    Duration next = opts_.retry_after_failure;
-    if (ans.ok() || ans.authoritative_empty()) {
-      if (ans.stale) metrics_.dns_stale_served.add();
-      std::size_t n = ans.endpoints.size() < Capacity ? ans.endpoints.size() : Capacity;
-      if (!ans.ok()) n = 0;  // RFC 2308: the name or its records are gone
-      for (std::size_t i = 0; i < n; ++i)
-        if (ans.endpoints[i].port == 0) ans.endpoints[i].port = opts_.port;
-      const Status s = table_.publish(ans.endpoints.data(), n);
-      if (!s.ok()) {
-        result = s.error();
-        next = std::chrono::milliseconds(10);  // table_busy: leases hold the spare slots; try again soon
-      } else {
-        metrics_.endpoints_known.set(static_cast<std::int64_t>(n));
-        result = ans.error;
-        next = detail::clamp_duration(std::chrono::seconds(ans.ttl), opts_.min_refresh, opts_.max_refresh);
-      }
+  // Caller holds refresh_mu_ (which makes this thread the table's single writer). `force`: resolve
+  // whatever the schedule (refresh(), the background refresher); otherwise EndpointResolver::get(),
+  // which resolves when the refresh time has come and returns the held set without sending anything
+  // before it (a republish after table_busy or after an ejected endpoint was forgotten).
+  Status do_refresh(bool force, TimePoint deadline) noexcept {
+    const EndpointQuery q{lookup_, deadline};
+    republish_.store(false, std::memory_order_relaxed);
+    if (force) {
+      discovery_->refresh_into(set_, name(), opts_.port, q);
     } else {
-      metrics_.dns_failures.add();
-      result = ans.error;
+      discovery_->get_into(set_, name(), opts_.port, q);
+    }
+    const auto& set = set_;
+    if (set.refreshed) {
+      refreshes_.fetch_add(1, std::memory_order_relaxed);
+      metrics_.dns_resolutions.add();
+      metrics_.dns_packets_sent.add(set.packets);
+      if (set.resolution != Errc::ok && set.resolution != Errc::nxdomain && set.resolution != Errc::nodata)
+        metrics_.dns_failures.add();
+      if (set.stale) metrics_.dns_stale_served.add();
+    }
+    const TimePoint now = clock_.now();
+    Errc result = set.error;
+    TimePoint next = set.refresh_at;
+    if (set.error == Errc::ok || set.authoritative_empty) {
+      // An authoritative NXDOMAIN/NODATA arrives with an empty list (RFC 2308).
+      const std::size_t n = set.endpoints.size() < Capacity ? set.endpoints.size() : Capacity;
+      Status s;
+      if (!published_ || set.generation != published_generation_) s = table_.publish(set.endpoints.data(), n);
+      if (!s.ok()) {
+        // table_busy: leases hold the spare slots. Publish the set already resolved again, backing
+        // off from 10 ms to the normal interval; get() sends nothing until the refresh time.
+        result = s.error();
+        const TimePoint retry_at = now + busy_backoff_;
+        if (retry_at < next) next = retry_at;
+        if (busy_backoff_ < opts_.max_refresh) busy_backoff_ = busy_backoff_ * 2;
+        republish_.store(true, std::memory_order_relaxed);
+      } else {
+        busy_backoff_ = first_busy_backoff;
+        published_ = true;
+        published_generation_ = set.generation;
+        metrics_.endpoints_known.set(static_cast<std::int64_t>(n));
+        // A stale set is served because the resolution failed: report why.
+        result = set.error == Errc::ok ? set.resolution : set.error;
+      }
     }
     last_error_.store(result, std::memory_order_relaxed);
-    due_ns_.store(to_ns(now + next), std::memory_order_relaxed);
+    due_ns_.store(to_ns(next), std::memory_order_relaxed);
     // Release: pairs with the acquire in maybe_refresh(); the publish above happened before.
     resolved_once_.store(true, std::memory_order_release);
     if (result == Errc::ok) return Status{};
@@ -516,11 +638,17 @@ class Service {
     std::unique_lock<std::mutex> lock(bg_mu_);
     while (!bg_stop_) {
       const std::int64_t now_ns = to_ns(clock_.now());
-      const std::int64_t target = due_ns_.load(std::memory_order_relaxed) - detail::ns_of(opts_.refresh_ahead);
+      const std::int64_t due = due_ns_.load(std::memory_order_relaxed);
+      // A pending republish is due as it stands (it sends nothing); a resolution refresh_ahead early.
+      const bool republish = republish_.load(std::memory_order_relaxed);
+      const std::int64_t target = republish ? due : due - detail::ns_of(opts_.refresh_ahead);
       Duration wait = std::chrono::seconds(1);  // re-read the due time at least once a second
       if (now_ns >= target) {
         lock.unlock();
-        (void)refresh();
+        {
+          std::lock_guard<std::timed_mutex> refresh_lock(refresh_mu_);
+          (void)do_refresh(!republish, TimePoint::max());
+        }
         lock.lock();
         wait = std::chrono::milliseconds(20);  // never spin, even when the next due time is now
       } else if (target - now_ns < detail::ns_of(wait)) {
@@ -530,21 +658,33 @@ class Service {
     }
   }
 
+  static constexpr Duration first_busy_backoff = std::chrono::milliseconds(10);
+
   Resolver* resolver_;
   std::optional<Resolver> own_;
   char name_[max_name + 1] = {};
   std::size_t name_size_ = 0;
+  Errc name_error_ = Errc::ok;
   ServiceOptions opts_;
+  EndpointLookup lookup_;
   Clock clock_;
+  std::optional<Discovery> discovery_;  // emplaced once the resolver is known
   Policy policy_{};
   OutlierDetector detector_;
   RetryBudget budget_;
   metrics::ServiceMetrics metrics_;
 
-  std::mutex refresh_mu_;  // serialises resolutions and makes one thread the table's writer
+  // Serialises resolutions and makes one thread the table's writer; timed, so that a pick with a
+  // deadline waits for a first resolution run by another thread no longer than its deadline.
+  std::timed_mutex refresh_mu_;
+  typename Discovery::Set set_;              // under refresh_mu_: the last set, kept off the stack
+  bool published_ = false;                   // under refresh_mu_
+  std::uint64_t published_generation_ = 0;   // under refresh_mu_
+  Duration busy_backoff_ = first_busy_backoff;  // under refresh_mu_
   std::atomic<std::int64_t> due_ns_{0};
   std::atomic<Errc> last_error_{Errc::ok};
   std::atomic<bool> resolved_once_{false};
+  std::atomic<bool> republish_{false};       // relaxed: only picks the refresher's kind of refresh
   std::atomic<std::uint64_t> refreshes_{0};
 
   std::mutex bg_mu_;

@@ -30,6 +30,10 @@
 #include "svcres/metrics/histogram.hpp"
 #include "svcres/metrics/prometheus.hpp"
 #include "svcres/metrics/service_metrics.hpp"
+#include "svcres/resolve/answer.hpp"
+#include "svcres/resolve/endpoint_resolver.hpp"
+#include "svcres/resolve/resolv_conf.hpp"
+#include "svcres/resolve/resolver.hpp"
 #include "svcres/service.hpp"
 #include "svcres/service/backoff.hpp"
 #include "svcres/service/lease.hpp"
@@ -38,3 +42,8 @@
 #include "svcres/service/retry_budget.hpp"
 #include "svcres/table/endpoint_stats.hpp"
 #include "svcres/table/endpoint_table.hpp"
+
+// The POSIX UDP/TCP transport (what Service<> uses by default), where the OS has sockets.
+#if !defined(SVCRES_NO_POSIX) && __has_include(<sys/socket.h>)
+#include "svcres/net/posix_transport.hpp"
+#endif

@@ -19,13 +19,25 @@ using svcres::TimePoint;
 
 inline Endpoint ep(const char* text) { return Endpoint::parse(text).value(); }
 
-struct FakeResolver {
-  using AnswerType = svcres::Answer<64>;
+// What Service (through EndpointResolver) needs of a resolver besides resolve().
+struct FakeResolverBase {
+  static constexpr std::size_t max_endpoints = 64;
+  using AnswerType = svcres::Answer<max_endpoints>;
+  svcres::ResolverOptions resolver_options{};
+  const svcres::ResolverOptions& options() const noexcept { return resolver_options; }
+};
+
+struct FakeResolver : FakeResolverBase {
   AnswerType answer;
   std::atomic<unsigned> calls{0};
   std::string last_name;
   svcres::dns::Type last_type = svcres::dns::Type::A;
   bool last_bypass = false;
+  TimePoint last_deadline{};
+  // A server that takes `latency` to answer, on the test's manual clock: a lookup whose deadline
+  // comes first ends at the deadline with Errc::deadline_exceeded, as LookupFlags::deadline says.
+  svcres::ManualClock* clock = nullptr;
+  Duration latency{};
 
   void set(std::initializer_list<Endpoint> eps, std::uint32_t ttl) {
     answer = AnswerType{};
@@ -42,6 +54,17 @@ struct FakeResolver {
     last_name = std::string(name);
     last_type = type;
     last_bypass = flags.bypass_cache;
+    last_deadline = flags.deadline;
+    if (clock && latency > Duration::zero()) {
+      if (flags.deadline - clock->now() <= latency) {
+        if (flags.deadline > clock->now()) clock->set(flags.deadline);
+        AnswerType late;
+        late.error = svcres::Errc::deadline_exceeded;
+        late.packets = 1;
+        return late;
+      }
+      clock->advance(latency);
+    }
     AnswerType a = answer;
     a.packets = 1;
     return a;

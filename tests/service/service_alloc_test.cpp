@@ -35,8 +35,7 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
-struct StaticResolver {
-  using AnswerType = svcres::Answer<64>;
+struct StaticResolver : svcres_test::FakeResolverBase {
   AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
     AnswerType a;
     a.error = svcres::Errc::ok;

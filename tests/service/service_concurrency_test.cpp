@@ -20,8 +20,7 @@ namespace {
 
 // Alternates between two overlapping sets, so every refresh keeps some identities (their slots and
 // in-flight counts must survive) and replaces others (their slots must drain before reuse).
-struct AlternatingResolver {
-  using AnswerType = svcres::Answer<64>;
+struct AlternatingResolver : svcres_test::FakeResolverBase {
   std::atomic<unsigned> calls{0};
   AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
     const unsigned n = calls.fetch_add(1);
@@ -44,9 +43,11 @@ int stress_ms() {
 
 }  // namespace
 
-TEST_CASE("pickers and completions race with republishing") {
+namespace {
+void race(svcres::MergeMode mode) {
   AlternatingResolver dns;
   svcres::ServiceOptions opts;
+  opts.merge = mode;  // union: ejections also forget merged endpoints and republish from pickers' threads
   opts.min_refresh = 1ms;  // TTL 0: a refresh every millisecond
   opts.refresh_ahead = 0ms;
   opts.outlier.consecutive_failures = 3;
@@ -104,11 +105,17 @@ TEST_CASE("pickers and completions race with republishing") {
   CHECK(svc->retry_budget().active_requests() == 0);
   CHECK(svc->retry_budget().active_retries() == 0);
 }
+}  // namespace
+
+TEST_CASE("pickers and completions race with republishing") { race(svcres::MergeMode::replace); }
+
+TEST_CASE("pickers and completions race with republishing, merge mode (ejections forget endpoints)") {
+  race(svcres::MergeMode::union_of_refreshes);
+}
 
 namespace {
 // Answers after a pause, so a refresh is still running while other threads pick.
-struct SlowResolver {
-  using AnswerType = svcres::Answer<64>;
+struct SlowResolver : svcres_test::FakeResolverBase {
   std::atomic<unsigned> calls{0};
   AnswerType resolve(std::string_view, svcres::dns::Type, svcres::LookupFlags) {
     calls.fetch_add(1);

@@ -124,18 +124,22 @@ TEST_CASE("moving a lease transfers it; assigning over an active lease completes
   CHECK(svc.metrics_snapshot().successes == 1);
 }
 
-TEST_CASE("refresh is pulled by a pick once the TTL has passed, clamped to min_refresh") {
+TEST_CASE("refresh is pulled by a pick ahead of the TTL (jittered), clamped to min_refresh") {
   Fixture f;
   svcres::ServiceOptions opts;
   opts.min_refresh = 5s;
   TestService<> svc(f.dns, "s.local", opts, f.clock);
+  const svcres::TimePoint t0 = f.manual.now();
   REQUIRE(svc.pick().ok());
   CHECK(f.dns.calls == 1);
-  f.manual.advance(29s);
+  // EndpointResolver's schedule: TTL 30 s * (0.75 + U[0, 0.15]).
+  CHECK(svc.refresh_due() - t0 >= 22500ms);
+  CHECK(svc.refresh_due() - t0 <= 27s);
+  f.manual.advance(22s);
   REQUIRE(svc.pick().ok());
   CHECK(f.dns.calls == 1);
   f.dns.set({ep("127.0.5.9:80")}, 0);  // TTL 0: clamped to 5 s
-  f.manual.advance(1s);
+  f.manual.advance(5s);  // 27 s: before the 30 s expiry
   auto l = svc.pick();
   REQUIRE(l.ok());
   CHECK(f.dns.calls == 2);
@@ -533,4 +537,218 @@ TEST_CASE("a failed attempt reaches the peak EWMA at the failure penalty, a succ
   auto snap = svc.snapshot();
   CHECK(snap.stats(index_of(svc, failed)).ewma_ns.load() == 5000000000u);  // EwmaConfig default: 5 s
   CHECK(snap.stats(index_of(svc, good)).ewma_ns.load() == 2000000u);
+}
+
+// ---- deadlines (call() and pick() with a deadline bound the refresh they run)
+
+TEST_CASE("call: a first resolution is bounded by the call's deadline, and no try starts after it") {
+  Fixture f;
+  f.dns.clock = &f.manual;
+  f.dns.latency = 6s;  // a silent server: the resolver would wait 6 s
+  TestService<> svc(f.dns, "s.local", {}, f.clock);
+  const svcres::TimePoint t0 = f.manual.now();
+  bool called = false;
+  auto r = svc.call([&](const svcres::Endpoint&, svcres::TimePoint) {
+    called = true;
+    return TryOutcome::http(200);
+  }, svcres::RetryPolicy{}, t0 + 1000ms);
+  CHECK(f.dns.last_deadline == t0 + 1000ms);  // the resolver was told the caller's deadline
+  CHECK_FALSE(called);
+  CHECK(r.tries == 0);
+  CHECK(r.error == Errc::deadline_exceeded);
+  CHECK(f.manual.now() - t0 <= 1000ms);
+  // Past the deadline a pick fails at once: no lease, no DNS.
+  const unsigned calls = f.dns.calls;
+  svcres::PickOptions po;
+  po.deadline = f.manual.now();
+  auto l = svc.pick(po);
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.error() == Errc::deadline_exceeded);
+  CHECK(f.dns.calls == calls);
+}
+
+TEST_CASE("call with a set in hand: the refresh gets half the time left, DNS time is not the endpoint's") {
+  Fixture f;
+  TestService<svcres::PeakEwma> svc(f.dns, "s.local", {}, f.clock);
+  REQUIRE(svc.refresh().ok());
+  f.dns.clock = &f.manual;
+  f.dns.latency = 6s;  // the server went silent
+  f.manual.advance(31s);  // refresh due
+  const svcres::TimePoint t0 = f.manual.now();
+  svcres::TimePoint try_started{};
+  svcres::Endpoint used{};
+  auto r = svc.call([&](const svcres::Endpoint& e, svcres::TimePoint) {
+    try_started = f.manual.now();
+    used = e;
+    f.manual.advance(3ms);
+    return TryOutcome::http(200);
+  }, svcres::RetryPolicy{}, t0 + 1000ms);
+  REQUIRE(r.ok());
+  CHECK(f.dns.calls == 2);
+  CHECK(f.dns.last_deadline == t0 + 500ms);
+  CHECK(try_started == t0 + 500ms);
+  CHECK(f.manual.now() - t0 <= 1000ms);
+  CHECK(svc.last_resolution() == Errc::deadline_exceeded);
+  // The lease started after the refresh: its latency is the try's 3 ms, not 503 ms.
+  auto snap = svc.snapshot();
+  CHECK(snap.stats(index_of(svc, used)).ewma_ns.load() == 3000000u);
+}
+
+TEST_CASE("a pick without a deadline still refreshes in full, and its lease starts after the refresh") {
+  Fixture f;
+  TestService<svcres::PeakEwma> svc(f.dns, "s.local", {}, f.clock);
+  REQUIRE(svc.refresh().ok());
+  f.dns.clock = &f.manual;
+  f.dns.latency = 3s;  // slow, but it answers
+  f.manual.advance(31s);
+  auto l = svc.pick();
+  REQUIRE(l.ok());
+  CHECK(f.dns.calls == 2);
+  CHECK(f.dns.last_deadline == svcres::TimePoint::max());
+  CHECK(l->started() == f.manual.now());
+  const svcres::Endpoint e = l->endpoint();
+  l->complete(TryOutcome::http(200));  // a request that took no time
+  CHECK(svc.snapshot().stats(index_of(svc, e)).ewma_ns.load() < 1000000u);  // before: 3 s
+}
+
+TEST_CASE("near the deadline a pick uses the set it has and leaves the refresh to the next pick") {
+  Fixture f;
+  TestService<> svc(f.dns, "s.local", {}, f.clock);
+  REQUIRE(svc.refresh().ok());
+  f.manual.advance(31s);
+  const svcres::TimePoint t0 = f.manual.now();
+  auto r = svc.call([&](const svcres::Endpoint&, svcres::TimePoint) { return TryOutcome::http(200); },
+                    svcres::RetryPolicy{}, t0 + svc.options().refresh_headroom - 1ms);
+  CHECK(r.ok());
+  CHECK(f.dns.calls == 1);  // no DNS: the deadline was near
+  CHECK(f.manual.now() == t0);
+  REQUIRE(svc.pick().ok());  // no deadline: this one refreshes
+  CHECK(f.dns.calls == 2);
+}
+
+// ---- table_busy
+
+TEST_CASE("table_busy: the resolved set is published again with back-off, without sending DNS") {
+  Fixture f;
+  auto set_of = [&](std::uint16_t base) {
+    f.dns.answer = FakeResolver::AnswerType{};
+    f.dns.answer.error = Errc::ok;
+    f.dns.answer.ttl = 1;
+    for (std::uint16_t i = 0; i < 16; ++i) {
+      svcres::Endpoint e = ep("127.0.5.1:1");
+      e.port = static_cast<std::uint16_t>(base + i);
+      (void)f.dns.answer.endpoints.push_back(e);
+    }
+  };
+  set_of(1000);
+  auto svc = std::make_unique<TestService<>>(f.dns, "s.local", svcres::ServiceOptions{}, f.clock);
+  std::vector<TestService<>::Lease> held;  // a lease on every endpoint of the first set
+  for (int i = 0; i < 16; ++i) {
+    auto l = svc->pick();
+    REQUIRE(l.ok());
+    held.push_back(std::move(l.value()));
+  }
+  set_of(2000);
+  REQUIRE(svc->refresh().ok());
+  set_of(3000);  // a third set of new identities: the held leases pin the slots it would need
+  CHECK(svc->refresh().error() == Errc::table_busy);
+  CHECK(f.dns.calls == 3);
+  // 300 ms of picks every millisecond while the leases are held.
+  std::set<svcres::TimePoint> republish_times;  // each failed republish sets the next one
+  for (int ms = 0; ms < 300; ++ms) {
+    f.manual.advance(1ms);
+    auto l = svc->pick();
+    REQUIRE(l.ok());
+    CHECK(l->endpoint().port / 1000 == 2);
+    l->complete(TryOutcome::http(200));
+    CHECK(svc->last_resolution() == Errc::table_busy);
+    republish_times.insert(svc->refresh_due());
+  }
+  // Back-off 10, 20, 40, 80, 160 ms: five or six tries in 300 ms (every 10 ms would be 30).
+  INFO("republish attempts: " << republish_times.size());
+  CHECK(republish_times.size() >= 4);
+  CHECK(republish_times.size() <= 7);
+  INFO("DNS queries while busy: " << f.dns.calls - 3);
+  CHECK(f.dns.calls == 3);  // before: one resolution every 10 ms, ~30 more
+  held.clear();  // the leases end: the next republish succeeds
+  bool published = false;
+  for (int ms = 0; ms < 400 && !published; ++ms) {
+    f.manual.advance(1ms);
+    auto l = svc->pick();
+    REQUIRE(l.ok());
+    published = l->endpoint().port / 1000 == 3;
+    l->complete(TryOutcome::http(200));
+  }
+  CHECK(published);
+  CHECK(f.dns.calls == 3);
+  CHECK(svc->last_resolution() == Errc::ok);
+}
+
+// ---- names
+
+TEST_CASE("a name longer than a DNS name is an error for every pick, call and refresh; nothing is sent") {
+  Fixture f;
+  const std::string long_name = std::string(250, 'a').replace(60, 1, ".").replace(120, 1, ".").replace(180, 1, ".") + ".b.local";
+  REQUIRE(long_name.size() > 253);
+  TestService<> svc(f.dns, long_name, {}, f.clock);
+  auto l = svc.pick();
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.error() == Errc::name_too_long);
+  auto r = svc.call([](const svcres::Endpoint&, svcres::TimePoint) { return TryOutcome::http(200); });
+  CHECK(r.error == Errc::name_too_long);
+  CHECK(r.tries == 0);
+  CHECK(svc.refresh().error() == Errc::name_too_long);
+  CHECK(svc.last_resolution() == Errc::name_too_long);
+  svc.start_refresher();
+  svc.stop_refresher();
+  CHECK(f.dns.calls == 0);
+
+  TestService<> bad_label(f.dns, std::string(64, 'x') + ".local", {}, f.clock);
+  CHECK(bad_label.pick().error() == Errc::label_too_long);
+  CHECK(f.dns.calls == 0);
+
+  // 253 characters (the most a name can have) is resolved as given.
+  const std::string longest = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                              std::string(61, 'd');
+  REQUIRE(longest.size() == 253);
+  TestService<> ok(f.dns, longest, {}, f.clock);
+  REQUIRE(ok.pick().ok());
+  CHECK(f.dns.last_name == longest);
+  TestService<> ok_dot(f.dns, longest + ".", {}, f.clock);
+  REQUIRE(ok_dot.pick().ok());
+  CHECK(f.dns.last_name == longest + ".");
+}
+
+// ---- merge mode
+
+TEST_CASE("merge mode: a merged endpoint that fails until ejected and is not in the latest answer leaves") {
+  Fixture f;
+  svcres::ServiceOptions opts;
+  opts.merge = svcres::MergeMode::union_of_refreshes;
+  TestService<> svc(f.dns, "s.local", opts, f.clock);
+  const svcres::Endpoint a = ep("127.0.5.1:80"), b = ep("127.0.5.2:80"), c = ep("127.0.5.3:80");
+  f.dns.set({a, b}, 30);
+  REQUIRE(svc.refresh().ok());
+  f.dns.set({b, c}, 30);  // a sample of the same size: a may still be alive, so it is kept
+  REQUIRE(svc.refresh().ok());
+  REQUIRE(svc.snapshot().size() == 3);
+  // a is gone for real: every request to it fails; c fails too but the latest answer holds it.
+  int guard = 0;
+  while (svc.metrics_snapshot().ejections < 2 && ++guard < 100) {
+    auto l = svc.pick();
+    REQUIRE(l.ok());
+    const bool failing = l->endpoint().same_identity(a) || l->endpoint().same_identity(c);
+    l->complete(failing ? TryOutcome::connect_failure() : TryOutcome::http(200), 1ms);
+  }
+  REQUIRE(svc.metrics_snapshot().ejections == 2);
+  f.manual.advance(1ms);
+  REQUIRE(svc.pick().ok());  // republishes the smaller set, sending nothing
+  CHECK(f.dns.calls == 2);
+  CHECK(index_of(svc, a) == svcres::no_pick);
+  CHECK(index_of(svc, c) != svcres::no_pick);  // ejected, but in the latest answer: kept
+  CHECK(svc.snapshot().size() == 2);
+  // a comes back when an answer shows it again.
+  f.dns.set({a, b}, 30);
+  REQUIRE(svc.refresh().ok());
+  CHECK(index_of(svc, a) != svcres::no_pick);
 }
