@@ -57,6 +57,12 @@ class ServiceBackend final : public BackendBase {
   }
 
   bool warm_up(std::string& error) override {
+    // Config::from_env allowed 253 characters and a final dot; a Service that keeps fewer would cut it.
+    if (cfg_.backend.size() > Svc::max_name) {
+      error = "SVCRES_BACKEND is " + std::to_string(cfg_.backend.size()) + " characters; this svcres::Service keeps " +
+              std::to_string(Svc::max_name) + " (drop the final dot)";
+      return false;
+    }
     svcres::Status s = svc_->refresh();
     if (!s) {
       error = "resolving " + cfg_.backend + ": " + svcres::to_string(s.error());

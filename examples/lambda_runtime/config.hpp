@@ -2,8 +2,8 @@
 // The bootstrap's settings, from the function's environment variables (Lambda passes configuration
 // that way). Every variable is optional.
 //
-//   SVCRES_BACKEND             service name to call (a DNS name of  user-service.local
-//                              at most 253 characters as written)
+//   SVCRES_BACKEND             service name to call (a DNS name,    user-service.local
+//                              253 characters and a final dot at most)
 //   SVCRES_BACKEND_PATH        HTTP path on the backend              /
 //   SVCRES_BACKEND_METHOD      POST (the event is the body) or GET   POST
 //   SVCRES_BACKEND_PORT        set: call A records on this port (default: SRV gives the ports)
@@ -60,14 +60,15 @@ inline std::string shown_value(std::string_view v) {
   return out;
 }
 
-// The backend name must be a DNS name (RFC 1035 §2.3.4: 255 bytes in wire form, so 253 characters
-// of text) and fit svcres::Service, which keeps the text as given in 253 bytes: a longer value would
-// be cut to another name and that name resolved, so it is refused here instead.
+// The backend name must be a DNS name: RFC 1035 §2.3.4 allows 255 bytes in wire form, so 253
+// characters of text and an optional final dot. A longer value is refused here, where it is a
+// configuration error, rather than cut (and another name resolved) or refused later as a DNS failure.
 inline bool check_backend_name(const std::string& name, std::string& error) {
   constexpr std::size_t max_text = 253;
-  if (name.size() > max_text) {
+  const std::size_t text = !name.empty() && name.back() == '.' ? name.size() - 1 : name.size();
+  if (text > max_text) {
     error = "SVCRES_BACKEND is " + std::to_string(name.size()) + " characters long (\"" + shown_value(name) +
-            "\"); a DNS name has at most " + std::to_string(max_text) + " (RFC 1035 §2.3.4)";
+            "\"); a DNS name has at most " + std::to_string(max_text) + " and a final dot (RFC 1035 §2.3.4)";
     return false;
   }
   svcres::dns::Name parsed;

@@ -188,7 +188,10 @@ long_case() {  # command name : exit 2, the limit named
 }
 check "resolve: 254-character NAME is a usage error" bash -c "'$BIN' resolve '$n254' '@127.0.0.1:$PORT' >'$tmp/long.out' 2>&1; test \$? -eq 2 && grep -q 'at most 253' '$tmp/long.out'"
 check "pick: 254-character NAME is a usage error" long_case pick "$n254"
-check "pick: 253 characters plus a final dot is a usage error" long_case pick "$n253."
+# 253 characters and a final dot: refused (a Service that keeps 253 bytes) or resolved whole.
+"$BIN" pick "$n253." -n 1 "@127.0.0.1:$PORT" >"$tmp/dot253.out" 2>&1
+rc=$?
+check "pick: 253 characters plus a final dot, never cut" bash -c "(test $rc -eq 2 && grep -q 'at most 253' '$tmp/dot253.out') || grep -qF 'no endpoint picked for $n253.: name does not exist' '$tmp/dot253.out'"
 "$BIN" pick "$n253" -n 1 "@127.0.0.1:$PORT" >"$tmp/ok253.out" 2>&1
 check "pick: 253 characters resolved as written" has "$tmp/ok253.out" "no endpoint picked for $n253: name does not exist"
 

