@@ -184,7 +184,8 @@ struct ReplyLog {
   std::string summary(const std::string& server) const {
     const std::uint32_t total = total_ignored();
     if (total == 0) return {};
-    std::string s = "ignored " + std::to_string(total) + (total == 1 ? " reply" : " replies") + " from " + server + ": ";
+    std::string s = "ignored " + std::to_string(total) + (total == 1 ? " reply" : " replies");
+    s += " from " + server + ": ";
     bool first = true;
     for (unsigned k = 0; k < static_cast<unsigned>(Mismatch::count); ++k) {
       const std::uint32_t c = ignored[k].load(std::memory_order_relaxed);
@@ -218,7 +219,8 @@ inline bool logged_accept(const void* ctx, const std::uint8_t* m, std::size_t n)
   const Mismatch why = classify(m, n, c->id);
   c->log->ignored[static_cast<unsigned>(why)].fetch_add(1, std::memory_order_relaxed);
   if (why == Mismatch::wrong_id)
-    c->log->last_wrong_id.store(std::uint32_t{c->id} << 16 | svcres::dns::detail::load_u16(m), std::memory_order_relaxed);
+    c->log->last_wrong_id.store(std::uint32_t{c->id} << 16 | svcres::dns::detail::load_u16(m),
+                                std::memory_order_relaxed);
   return false;
 }
 

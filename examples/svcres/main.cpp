@@ -171,7 +171,8 @@ int run_pick(const Args& a, const svcres::NameServer& ns, dns::Type type) {
   if (counts.empty()) {
     const std::string server = server_text(ns);
     std::string why = svcres::to_string(first_error);
-    if (log.unparsed.load(std::memory_order_relaxed) > 0 && log.parse_error.load(std::memory_order_relaxed) == first_error)
+    const bool unparsed = log.unparsed.load(std::memory_order_relaxed) > 0;
+    if (unparsed && log.parse_error.load(std::memory_order_relaxed) == first_error)
       why = "the reply from " + server + " does not parse: " + why;
     if (const std::string ignored = log.summary(server); !ignored.empty()) why += "; " + ignored;
     std::fprintf(stderr, "svcres: no endpoint picked for %s: %s\n", escaped(a.positional[0]).c_str(), why.c_str());
@@ -205,8 +206,9 @@ int cmd_pick(const Args& a) {
   std::string why;
   if (!server_from(a.server, ns, why)) return usage(why);
   dns::Name unused;
-  // Service keeps the name as text of at most max_name bytes and would cut a longer one.
-  if (!check_name(a.positional[0], svcres::Service<svcres::RoundRobin, PickResolver>::max_name, unused, why)) return usage(why);
+  // Service keeps the name as text of at most max_name bytes: refuse what it would not keep whole.
+  constexpr std::size_t max_text = svcres::Service<svcres::RoundRobin, PickResolver>::max_name;
+  if (!check_name(a.positional[0], max_text, unused, why)) return usage(why);
   const std::string p = a.policy.empty() ? "rr" : a.policy;
   if (p == "rr") return run_pick<svcres::RoundRobin>(a, ns, type);
   if (p == "random") return run_pick<svcres::Random>(a, ns, type);

@@ -577,7 +577,8 @@ TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadlin
   REQUIRE(w.ready);
   // glibc's defaults, timeout 5 s and 2 attempts, wait 5 s + 10 s for a silent server: longer than
   // the invocation's 8 s. Only the deadline can bound the refresh.
-  write_file(w.dir + "/resolv-defaults.conf", "# written by lambda_e2e_test: default timeout and attempts\nnameserver 127.0.0.1\n");
+  write_file(w.dir + "/resolv-defaults.conf",
+             "# written by lambda_e2e_test: default timeout and attempts\nnameserver 127.0.0.1\n");
   Runtime rt("dns-stall", 50);
   REQUIRE(rt.start({"SVCRES_BACKEND=solo-service.local", "SVCRES_RESOLV_CONF=" + w.dir + "/resolv-defaults.conf"}));
   Invocation warm = invocation("stall-warm");
