@@ -186,7 +186,8 @@ int run_pick(const Args& a, const svcres::NameServer& ns, dns::Type type) {
   }
   if (failed) std::printf("%llu picks failed (%s)\n", static_cast<unsigned long long>(failed), svcres::to_string(first_error));
   std::string prom;
-  svcres::metrics::append_prometheus(prom, svc->name(), svc->metrics_snapshot());
+  // The label as the rest of the output shows the name: \DDD for bytes that are not printable.
+  svcres::metrics::append_prometheus(prom, escaped(svc->name()), svc->metrics_snapshot());
   std::printf("\n%s", prom.c_str());
   return failed ? 1 : 0;
 }

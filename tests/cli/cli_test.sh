@@ -162,6 +162,10 @@ check "newline in NAME: one header line, \\010" bash -c "grep -qF '; <<>> svcres
 check "pick error names the name escaped" bash -c "grep -qF 'no endpoint picked for nx\\001\\010x.local: name does not exist' '$tmp/nlpick.out' && test \$(wc -l <'$tmp/nlpick.out') -eq 1"
 "$BIN" resolve "$(printf 'a\tb')..x" "@127.0.0.1:$PORT" >"$tmp/badnl.out" 2>&1
 check "bad NAME shown escaped" bash -c "grep -qF \"bad NAME 'a\\009b..x'\" '$tmp/badnl.out'"
+start_bad good
+"$BIN" pick "$(printf 'a\001b.local')" -t A --port 80 -n 2 "@127.0.0.1:$BAD_PORT" >"$tmp/ctlpick.out" 2>&1
+# The label value is the name as shown, a\001b.local, in Prometheus text escaping (backslash doubled).
+check "pick metrics label with the name escaped" has "$tmp/ctlpick.out" '^svcres_requests_total\{service="a\\\\001b\.local"\} 2$'
 printf '$ORIGIN n.\n$TTL 60\n@ IN SOA ns. host. 1 2 3 4 5\nx IN A 1.2\0003.4\n' >"$tmp/nul.zone"
 "$BIN" serve "$tmp/nul.zone" --port "$PORT" >"$tmp/nul.out" 2>&1
 check "NUL in a zone line: the message is whole, the byte escaped" bash -c "grep -qF \"nul.zone:4: bad IPv4 address '1.2\\0003.4'\" '$tmp/nul.out'"
