@@ -20,7 +20,7 @@ check() {  # description command... ; command must succeed
   checks=$((checks + 1))
   if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
 }
-has() { grep -qE -- "$2" "$1"; }
+has() { grep -qE -- "$2" "$1" 2>/dev/null; }  # quiet: the first wait may run before serve.out exists
 
 "$BIN" serve "$ZONE" --port "$PORT" --multivalue 8 --for 110 >"$tmp/serve.out" 2>&1 &
 SERVE_PID=$!
