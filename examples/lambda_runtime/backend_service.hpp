@@ -7,7 +7,12 @@
 // failure, per-try timeout, reset/malformed reply and HTTP 500/502/503/504. Timeouts and resets are
 // retried (Envoy's defaults do not) because the example's backend call is a lookup, safe to repeat;
 // a function whose backend call is not idempotent should turn on_timeout/on_failure off.
-// Time: each try gets SVCRES_TRY_TIMEOUT_MS, the whole call Lambda's deadline minus the margin.
+// Time: each try gets SVCRES_TRY_TIMEOUT_MS, the whole call (the DNS refresh a pick starts when the
+// TTL has passed included) Lambda's deadline minus the margin.
+// Errors name their cause: Backend.DiscoveryTimeout when the call ran out of time, or failed with a
+// DNS timeout, while the DNS refresh it started got no answer (a stale set served or the refresh
+// failed); Backend.DiscoveryFailed for other resolution errors; Backend.DeadlineExceeded,
+// Backend.Unavailable, Backend.NoEndpoints, Backend.RetryBudgetExhausted for the tries.
 // The Service's retry budget caps concurrent retries (at least 3), so with Lambda's one invocation at
 // a time it never refuses; SVCRES_MAX_TRIES and the deadline are what bound the retries here.
 
@@ -52,6 +57,12 @@ class ServiceBackend final : public BackendBase {
   }
 
   bool warm_up(std::string& error) override {
+    // Config::from_env allowed 253 characters and a final dot; a Service that keeps fewer would cut it.
+    if (cfg_.backend.size() > Svc::max_name) {
+      error = "SVCRES_BACKEND is " + std::to_string(cfg_.backend.size()) + " characters; this svcres::Service keeps " +
+              std::to_string(Svc::max_name) + " (drop the final dot)";
+      return false;
+    }
     svcres::Status s = svc_->refresh();
     if (!s) {
       error = "resolving " + cfg_.backend + ": " + svcres::to_string(s.error());
@@ -102,7 +113,9 @@ class ServiceBackend final : public BackendBase {
       out.tries.push_back(std::move(rec));
       return o;
     };
+    const svcres::metrics::MetricsSnapshot before = svc_->metrics_snapshot();
     svcres::CallResult r = svc_->call(try_once, rp_, deadline);
+    const svcres::metrics::MetricsSnapshot during = svc_->metrics_snapshot().since(before);
     if (r.ok()) {
       out.status = answer.status;
       out.task = out.tries.empty() ? std::string() : out.tries.back().task;
@@ -126,9 +139,21 @@ class ServiceBackend final : public BackendBase {
       default: out.error_type = "Backend.DiscoveryFailed"; break;
     }
     // A try that ran into the overall deadline is a deadline error, whatever the retry rules said.
-    if (r.error == Errc::try_failed && Clock::now() >= deadline) out.error_type = "Backend.DeadlineExceeded";
-    std::string m = cfg_.backend + ": " + svcres::to_string(r.error) + " after " + std::to_string(out.tries.size()) +
-                    " tr" + (out.tries.size() == 1 ? "y" : "ies");
+    const bool out_of_time = r.error == Errc::deadline_exceeded || r.error == Errc::timeout ||
+                             (r.error == Errc::try_failed && Clock::now() >= deadline);
+    if (r.error == Errc::try_failed && out_of_time) out.error_type = "Backend.DeadlineExceeded";
+    // The DNS refresh this call started got no answer (every server failed: the set was kept or a
+    // stale answer served): when the time ran out, that is why.
+    const bool dns_unanswered = during.dns_failures > 0 || during.dns_stale_served > 0;
+    std::string m = cfg_.backend + ": ";
+    if (out_of_time && dns_unanswered) {
+      out.error_type = "Backend.DiscoveryTimeout";
+      m += "no DNS answer to the refresh before the invocation's deadline (" +
+           std::to_string(during.dns_packets_sent) + " queries sent, last resolution: " +
+           svcres::to_string(svc_->last_resolution()) + (during.dns_stale_served > 0 ? ", stale set kept" : "") + "); ";
+    }
+    m += std::string(svcres::to_string(r.error)) + " after " + std::to_string(out.tries.size()) + " tr" +
+         (out.tries.size() == 1 ? "y" : "ies");
     for (const TryRecord& t : out.tries)
       m += "; " + t.task + ": " + (t.message.empty() ? std::string(svcres::to_string(t.error)) : t.message);
     out.error_message = m;

@@ -2,7 +2,8 @@
 // The bootstrap's settings, from the function's environment variables (Lambda passes configuration
 // that way). Every variable is optional.
 //
-//   SVCRES_BACKEND             service name to call                 user-service.local
+//   SVCRES_BACKEND             service name to call (a DNS name,    user-service.local
+//                              253 characters and a final dot at most)
 //   SVCRES_BACKEND_PATH        HTTP path on the backend              /
 //   SVCRES_BACKEND_METHOD      POST (the event is the body) or GET   POST
 //   SVCRES_BACKEND_PORT        set: call A records on this port (default: SRV gives the ports)
@@ -18,6 +19,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+
+#include "svcres/core/errc.hpp"
+#include "svcres/dns/name.hpp"
 
 namespace svcres_examples {
 namespace lambda {
@@ -32,6 +37,50 @@ inline const char* to_string(PolicyKind p) noexcept {
     case PolicyKind::peak_ewma: return "peak_ewma";
   }
   return "?";
+}
+
+// A configuration value quoted in an error: bytes that are not printable ASCII as \DDD (RFC 1035
+// §5.1) so the log line stays one line, and at most 64 of them.
+inline std::string shown_value(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i == 64) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      const char d[] = {'\\', static_cast<char>('0' + c / 100), static_cast<char>('0' + c / 10 % 10),
+                        static_cast<char>('0' + c % 10)};
+      out.append(d, sizeof d);
+    }
+  }
+  return out;
+}
+
+// The backend name must be a DNS name: RFC 1035 §2.3.4 allows 255 bytes in wire form, so 253
+// characters of text and an optional final dot. A longer value is refused here, where it is a
+// configuration error, rather than cut (and another name resolved) or refused later as a DNS failure.
+inline bool check_backend_name(const std::string& name, std::string& error) {
+  constexpr std::size_t max_text = 253;
+  const std::size_t text = !name.empty() && name.back() == '.' ? name.size() - 1 : name.size();
+  if (text > max_text) {
+    error = "SVCRES_BACKEND is " + std::to_string(name.size()) + " characters long (\"" + shown_value(name) +
+            "\"); a DNS name has at most " + std::to_string(max_text) + " and a final dot (RFC 1035 §2.3.4)";
+    return false;
+  }
+  svcres::dns::Name parsed;
+  if (svcres::Errc e = svcres::dns::Name::from_text(name).get(parsed); e != svcres::Errc::ok) {
+    error = "SVCRES_BACKEND=\"" + shown_value(name) + "\" is not a DNS name: " + svcres::to_string(e);
+    return false;
+  }
+  if (name == "." || parsed.wire_size() <= 1) {
+    error = "SVCRES_BACKEND names the DNS root, not a service";
+    return false;
+  }
+  return true;
 }
 
 struct Config {
@@ -72,6 +121,7 @@ struct Config {
     str("SVCRES_RESOLV_CONF", c.resolv_conf);
     str("SVCRES_NAMESERVER", c.nameservers);
     str("AWS_LAMBDA_FUNCTION_NAME", c.function_name);
+    if (!check_backend_name(c.backend, error)) return false;
     if (c.path.empty() || c.path[0] != '/') {
       error = "SVCRES_BACKEND_PATH must start with '/'";
       return false;

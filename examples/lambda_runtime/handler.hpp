@@ -9,6 +9,7 @@
 
 #include "lambda_runtime/backend.hpp"
 #include "lambda_runtime/runtime_api.hpp"
+#include "svcres/core/clock.hpp"
 #include "svcres/metrics/emf.hpp"
 
 namespace svcres_examples {
@@ -28,12 +29,12 @@ inline std::int64_t unix_ms_now() {
       .count();
 }
 
-// Lambda's deadline is wall-clock Unix ms; all waiting uses the steady clock (a wall-clock step must
-// not stretch or cut a timeout), so the remaining time is converted once, here, minus the margin
-// kept for posting the result.
-inline Clock::time_point steady_deadline(std::int64_t deadline_unix_ms, std::chrono::milliseconds margin) {
-  std::int64_t left_ms = deadline_unix_ms - unix_ms_now() - margin.count();
-  return Clock::now() + std::chrono::milliseconds(left_ms > 0 ? left_ms : 0);
+// Lambda's deadline (Lambda-Runtime-Deadline-Ms) is wall-clock Unix ms; all waiting uses the steady
+// clock (a wall-clock step must not stretch or cut a timeout), so it is converted once, by the
+// library, less the margin kept for posting the result. It bounds the whole call: the DNS refresh a
+// pick may start, every try and every back-off.
+inline Clock::time_point call_deadline(std::int64_t deadline_unix_ms, std::chrono::milliseconds margin) {
+  return svcres::steady_deadline_from_epoch_ms(static_cast<long long>(deadline_unix_ms) - margin.count());
 }
 
 inline HandlerOutput handle(const Invocation& inv, BackendBase& backend, const Config& cfg) {
@@ -42,7 +43,7 @@ inline HandlerOutput handle(const Invocation& inv, BackendBase& backend, const C
   // between the two snapshots: their difference is this invocation's figures.
   const svcres::metrics::MetricsSnapshot before = backend.metrics_snapshot();
   auto t0 = Clock::now();
-  out.call = backend.call(inv.event, steady_deadline(inv.deadline_ms, cfg.deadline_margin));
+  out.call = backend.call(inv.event, call_deadline(inv.deadline_ms, cfg.deadline_margin));
   out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   out.figures = backend.metrics_snapshot().since(before);
   out.ok = out.call.ok;

@@ -1,5 +1,6 @@
 #pragma once
-// dig-style presentation of a DNS message for `svcres resolve`.
+// dig-style presentation of a DNS message for `svcres resolve`. Names come from Name/NameRef
+// to_text(), which writes bytes that are not printable as \DDD (RFC 1035 §5.1); TXT data likewise.
 
 #include <cstdio>
 #include <string>
@@ -59,7 +60,15 @@ inline std::string rdata_text(const svcres::dns::Record& r) {
         for (auto part : *t) {
           if (!s.empty()) s += ' ';
           s += '"';
+          // RFC 1035 §5.1: \X for the quote and backslash, \DDD for bytes that are not printable.
           for (char c : part) {
+            const auto b = static_cast<unsigned char>(c);
+            if (b < 0x20 || b >= 0x7f) {
+              const char d[] = {'\\', static_cast<char>('0' + b / 100), static_cast<char>('0' + b / 10 % 10),
+                                static_cast<char>('0' + b % 10)};
+              s.append(d, sizeof d);
+              continue;
+            }
             if (c == '"' || c == '\\') s += '\\';
             s += c;
           }

@@ -5,12 +5,15 @@
 //   blank owner meaning "the previous owner", TTL and class IN in either order before the type,
 //   TTLs in seconds or with s/m/h/d/w units (BIND style), quoted TXT strings with \" and \DDD.
 //   Types: SOA, NS, A, AAAA, SRV, CNAME, TXT. Anything else is an error with file and line.
+//   A CNAME owner has no other record and no second CNAME (RFC 1034 §3.6.2, RFC 2181 §10.1), as
+//   nsd-checkzone and named-checkzone insist: an error at the later record's line.
 // Part of the example tool, not the library: it allocates (std::vector, std::string) freely.
 // Fuzzed by fuzz/zone/: any input must give a Zone or an error, never a crash.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "svcres/core/ip_address.hpp"
@@ -45,11 +48,39 @@ struct Zone {
   }
 };
 
+// Input shown in a message: every byte that is not printable ASCII as \DDD (RFC 1035 §5.1), so a
+// newline cannot split the line and a NUL cannot cut it; longer input ends in "...". Backslashes
+// stay as they are: a name typed with escapes reads back as typed.
+inline std::string escaped(std::string_view s, std::size_t max_bytes = 300) {
+  std::string out;
+  out.reserve(s.size() < max_bytes ? s.size() : max_bytes);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == max_bytes) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      const char d[] = {'\\', static_cast<char>('0' + c / 100), static_cast<char>('0' + c / 10 % 10),
+                        static_cast<char>('0' + c % 10)};
+      out.append(d, sizeof d);
+    }
+  }
+  return out;
+}
+
 struct ZoneError {
-  std::string file;
-  unsigned line = 0;
+  std::string file;          // empty: the error is not about the file (a bad initial origin)
+  unsigned line = 0;         // 1-based; 0 with whole_file
+  bool whole_file = false;   // about the zone as a whole (no records, no apex), not one line
   std::string message;
-  std::string text() const { return file + ":" + std::to_string(line) + ": " + message; }
+  std::string text() const {
+    std::string where = escaped(file);
+    if (!where.empty() && !whole_file) where += ":" + std::to_string(line);
+    return where.empty() ? message : where + ": " + message;
+  }
 };
 
 namespace detail {
@@ -259,7 +290,7 @@ inline bool make_name(std::string_view text, const dns::Name& origin, bool have_
   }
   dns::Name n;
   if (svcres::Errc e = dns::Name::from_text(text).get(n); e != svcres::Errc::ok) {
-    why = "bad name '" + std::string(text) + "': " + svcres::to_string(e);
+    why = "bad name '" + escaped(text) + "': " + svcres::to_string(e);
     return false;
   }
   const bool absolute = !text.empty() && text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\');
@@ -268,11 +299,11 @@ inline bool make_name(std::string_view text, const dns::Name& origin, bool have_
     return true;
   }
   if (!have_origin) {
-    why = "relative name '" + std::string(text) + "' before $ORIGIN";
+    why = "relative name '" + escaped(text) + "' before $ORIGIN";
     return false;
   }
   if (svcres::Errc e = n.concat(origin).get(out); e != svcres::Errc::ok) {
-    why = "name '" + std::string(text) + "' too long with the origin: " + svcres::to_string(e);
+    why = "name '" + escaped(text) + "' too long with the origin: " + svcres::to_string(e);
     return false;
   }
   return true;
@@ -291,8 +322,9 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
   if (!lex(text, entries, err)) return false;
   bool have_origin = false;
   if (!origin.empty()) {
-    if (dns::Name::from_text(origin).get(out.origin) != svcres::Errc::ok) {
-      err.message = "bad origin '" + std::string(origin) + "'";
+    if (svcres::Errc e = dns::Name::from_text(origin).get(out.origin); e != svcres::Errc::ok) {
+      err.file.clear();  // the origin came from the caller, not from the file
+      err.message = "bad origin '" + escaped(origin) + "': " + svcres::to_string(e);
       return false;
     }
     have_origin = true;
@@ -306,6 +338,17 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
     err.message = std::move(msg);
     return false;
   };
+  auto fail_whole = [&](std::string msg) {
+    err.whole_file = true;
+    return fail(0, std::move(msg));
+  };
+  // Per owner (case-folded wire form): the first record's line and type, and its CNAME's line.
+  struct OwnerData {
+    unsigned first_line = 0;
+    dns::Type first_type = dns::Type::A;
+    unsigned cname_line = 0;
+  };
+  std::unordered_map<std::string, OwnerData> owners;
 
   for (const Entry& e : entries) {
     const auto& tk = e.tokens;
@@ -323,7 +366,7 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
         if (tk.size() != 2 || !parse_ttl(tk[1].text, default_ttl)) return fail(e.line, "$TTL needs one TTL value");
         have_ttl = true;
       } else {
-        return fail(e.line, "unsupported directive " + d);
+        return fail(e.line, "unsupported directive " + escaped(d));
       }
       continue;
     }
@@ -341,7 +384,7 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
     bool ttl_set = false, class_set = false;
     for (int k = 0; k < 2 && p < tk.size(); ++k) {
       if (!ttl_set && !tk[p].quoted && !tk[p].text.empty() && tk[p].text[0] >= '0' && tk[p].text[0] <= '9') {
-        if (!parse_ttl(tk[p].text, r.ttl)) return fail(e.line, "bad TTL '" + tk[p].text + "'");
+        if (!parse_ttl(tk[p].text, r.ttl)) return fail(e.line, "bad TTL '" + escaped(tk[p].text) + "'");
         ttl_set = true;
         ++p;
       } else if (!class_set && is_class(tk[p].text)) {
@@ -350,7 +393,7 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
       }
     }
     if (p >= tk.size()) return fail(e.line, "missing record type");
-    if (!dns::type_from_text(tk[p].text, r.type)) return fail(e.line, "unknown record type '" + tk[p].text + "'");
+    if (!dns::type_from_text(tk[p].text, r.type)) return fail(e.line, "unknown record type '" + escaped(tk[p].text) + "'");
     ++p;
     if (!ttl_set) {
       if (!have_ttl) return fail(e.line, "no TTL on the record and no $TTL before it");
@@ -367,12 +410,12 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
       case dns::Type::A:
         if (!want(1, "an IPv4 address")) return false;
         if (svcres::IpAddress::parse(arg(0)).get(r.address) != svcres::Errc::ok || !r.address.is_v4())
-          return fail(e.line, "bad IPv4 address '" + arg(0) + "'");
+          return fail(e.line, "bad IPv4 address '" + escaped(arg(0)) + "'");
         break;
       case dns::Type::AAAA:
         if (!want(1, "an IPv6 address")) return false;
         if (svcres::IpAddress::parse(arg(0)).get(r.address) != svcres::Errc::ok || !r.address.is_v6())
-          return fail(e.line, "bad IPv6 address '" + arg(0) + "'");
+          return fail(e.line, "bad IPv6 address '" + escaped(arg(0)) + "'");
         break;
       case dns::Type::SRV:  // RFC 2782: priority weight port target
         if (!want(4, "priority, weight, port and target")) return false;
@@ -389,7 +432,7 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
         if (!want(7, "mname, rname, serial, refresh, retry, expire and minimum")) return false;
         if (!make_name(arg(0), out.origin, have_origin, r.target, why)) return fail(e.line, why);
         if (!make_name(arg(1), out.origin, have_origin, r.rname, why)) return fail(e.line, why);
-        if (!parse_u32(arg(2), r.serial)) return fail(e.line, "bad SOA serial '" + arg(2) + "'");
+        if (!parse_u32(arg(2), r.serial)) return fail(e.line, "bad SOA serial '" + escaped(arg(2)) + "'");
         if (!parse_ttl(arg(3), r.refresh) || !parse_ttl(arg(4), r.retry) || !parse_ttl(arg(5), r.expire) ||
             !parse_ttl(arg(6), r.minimum))
           return fail(e.line, "bad SOA timer value");
@@ -404,15 +447,38 @@ inline bool parse_zone(std::string_view text, std::string_view file, std::string
       default:
         return fail(e.line, std::string("record type ") + dns::to_string(r.type) + " is not supported by svcres serve");
     }
+    // RFC 1034 §3.6.2: "If a CNAME RR is present at a node, no other data should be present";
+    // RFC 2181 §10.1: and only one CNAME.
+    std::string key(reinterpret_cast<const char*>(r.owner.wire()), r.owner.wire_size());
+    for (char& c : key) c = static_cast<char>(dns::detail::ascii_lower(static_cast<std::uint8_t>(c)));
+    OwnerData& seen = owners[key];
+    if (seen.first_line != 0) {
+      const std::string owner_text(r.owner.to_text().view());
+      if (r.type == dns::Type::CNAME && seen.cname_line != 0)
+        return fail(e.line, "a second CNAME at " + owner_text + " (the first is at line " +
+                                std::to_string(seen.cname_line) + "): a name has one CNAME at most (RFC 2181 §10.1)");
+      if (r.type == dns::Type::CNAME)
+        return fail(e.line, "CNAME at " + owner_text + ", which already has " + dns::to_string(seen.first_type) +
+                                " data (line " + std::to_string(seen.first_line) +
+                                "): a CNAME owner can have no other records (RFC 1034 §3.6.2)");
+      if (seen.cname_line != 0)
+        return fail(e.line, std::string(dns::to_string(r.type)) + " record at " + owner_text +
+                                ", which has a CNAME (line " + std::to_string(seen.cname_line) +
+                                "): a CNAME owner can have no other records (RFC 1034 §3.6.2)");
+    } else {
+      seen.first_line = e.line;
+      seen.first_type = r.type;
+    }
+    if (r.type == dns::Type::CNAME) seen.cname_line = e.line;
     last_owner = r.owner;
     have_owner = true;
     out.records.push_back(std::move(r));
   }
-  if (out.records.empty()) return fail(1, "the zone has no records");
+  if (out.records.empty()) return fail_whole("the zone has no records");
   if (!have_origin) {
     // No $ORIGIN: the SOA owner is the zone apex.
     if (const ZoneRecord* s = out.soa()) out.origin = s->owner;
-    else return fail(1, "no $ORIGIN and no SOA record: cannot tell the zone apex");
+    else return fail_whole("no $ORIGIN and no SOA record: cannot tell the zone apex");
   }
   return true;
 }

@@ -1,6 +1,7 @@
 // Zone-file text (examples/svcres/zone.hpp), the input `svcres serve` reads. Any input must give a
-// zone or an error with a line inside the text, never a crash; and every record of a zone that
-// parses must be servable: the responder's answer to a query for it must parse back as DNS.
+// zone or an error (printable, with a line inside the text or marked as about the whole zone), never
+// a crash; and every record of a zone that parses must be servable: the responder's answer to a
+// query for it must parse back as DNS.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,7 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!svcres_cli::parse_zone(text, "fuzz.zone", "", zone, err)) {
     std::size_t lines = 1;
     for (char c : text) lines += c == '\n';
-    if (err.line < 1 || err.line > lines || err.message.empty()) std::abort();
+    // A line inside the text, or none for an error about the zone as a whole.
+    if (err.whole_file ? err.line != 0 : (err.line < 1 || err.line > lines)) std::abort();
+    if (err.message.empty()) std::abort();
+    // Messages quote input escaped (\DDD): nothing in them can split or cut a log line.
+    for (char c : err.text())
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
     return 0;
   }
   if (zone.records.empty()) std::abort();

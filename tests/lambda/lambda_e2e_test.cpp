@@ -1,6 +1,7 @@
 // End to end on loopback: the real bootstrap process, a Runtime API stand-in that checks what the
 // bootstrap sends, NSD serving the service names, and HTTP backends on 127.0.7.x playing ECS tasks
-// (one healthy, one answering 503, one hanging). No part is mocked.
+// (one healthy, one answering 503, one hanging). No part is mocked. One case stops NSD (SIGSTOP) to
+// stall DNS; a guard sends SIGCONT on every way out of it.
 //
 // Environment (all optional):
 //   SVCRES_LAMBDA_BOOTSTRAP  bootstrap binary to test (default: the one this build made)
@@ -10,9 +11,11 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -62,6 +65,31 @@ bool dns_answers(int port) {
   return ok;
 }
 
+// `root` and its descendants, from /proc (NSD answers from a child it forks: stopping the main
+// process alone leaves DNS running).
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<pid_t> tree{root};
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    DIR* d = ::opendir("/proc");
+    if (!d) break;
+    while (dirent* e = ::readdir(d)) {
+      const pid_t pid = std::atoi(e->d_name);
+      if (pid <= 0) continue;
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+      const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+      const std::size_t close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      int ppid = 0;
+      char state = 0;
+      if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == tree[i] &&
+          std::find(tree.begin(), tree.end(), pid) == tree.end())
+        tree.push_back(pid);
+    }
+    ::closedir(d);
+  }
+  return tree;
+}
+
 // NSD (Debian's) authoritative for local. with the services the tests call, plus three HTTP tasks.
 struct World {
   std::string dir;
@@ -89,6 +117,8 @@ struct World {
                "broken-service IN SRV 1 1 " + p + " task-b.user-service.local.\n"
                // slow-service: its only task never answers in time
                "slow-service IN SRV 1 1 " + p + " task-c.slow-service.local.\n"
+               // solo-service: the healthy task alone
+               "solo-service IN SRV 1 1 " + p + " task-a.user-service.local.\n"
                "task-c.slow-service IN A 127.0.7.3\n");
     write_file(dir + "/nsd.conf",
                "server:\n  ip-address: 127.0.0.1\n  port: " + std::to_string(dns_port()) +
@@ -103,6 +133,8 @@ struct World {
     if (int old = std::atoi(read_file(dir + "/nsd.child-pid").c_str()); old > 1) {
       if (read_file("/proc/" + std::to_string(old) + "/cmdline").find(dir + "/nsd.conf") != std::string::npos) {
         ::kill(old, SIGTERM);
+        // A run killed during the DNS-stall case may have left it stopped, children too.
+        for (pid_t p : process_tree(old)) ::kill(p, SIGCONT);
         std::this_thread::sleep_for(300ms);
       }
     }
@@ -159,9 +191,12 @@ struct Runtime {
     argv.push_back(bin);
     env.push_back("AWS_LAMBDA_RUNTIME_API=" + api.address());
     env.push_back("AWS_LAMBDA_FUNCTION_NAME=" + function_name());
-    env.push_back("SVCRES_RESOLV_CONF=" + world().dir + "/resolv.conf");
-    bool has_ns = false;
-    for (const std::string& e : env) has_ns |= e.rfind("SVCRES_NAMESERVER=", 0) == 0;
+    bool has_ns = false, has_conf = false;
+    for (const std::string& e : env) {
+      has_ns |= e.rfind("SVCRES_NAMESERVER=", 0) == 0;
+      has_conf |= e.rfind("SVCRES_RESOLV_CONF=", 0) == 0;
+    }
+    if (!has_conf) env.push_back("SVCRES_RESOLV_CONF=" + world().dir + "/resolv.conf");
     if (!has_ns) env.push_back("SVCRES_NAMESERVER=127.0.0.1:" + std::to_string(dns_port()));
     return proc.start(argv, env, world().dir + "/" + name + ".stdout", world().dir + "/" + name + ".stderr");
   }
@@ -477,4 +512,126 @@ TEST_CASE("no DNS server at start-up: init error posted, no invocation taken", "
   REQUIRE(bad_cfg.api.wait_init_error(20s, c));
   CHECK(c.error_type == "Runtime.InvalidConfiguration");
   CHECK(c.error_message.find("SVCRES_MAX_TRIES") != std::string::npos);
+}
+
+TEST_CASE("SVCRES_BACKEND that is no DNS name of at most 253 characters: init error, never cut", "[e2e][init]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  // 254 characters; Service keeps 253 bytes of a name, so a cut instead of a refusal would resolve
+  // another name (and fail as Runtime.ServiceDiscoveryFailed, blaming DNS for a configuration error).
+  std::string label(55, 'b');
+  std::string l63(63, 'a');
+  std::string long_name = l63 + "." + l63 + "." + l63 + "." + label + ".local" + "x";
+  REQUIRE(long_name.size() == 254);
+  struct Case {
+    const char* scenario;
+    int port_offset;
+    std::string backend;
+    const char* says;
+  } cases[] = {
+      {"init-long-backend", 42, long_name, "at most 253"},
+      {"init-bad-backend", 43, "user..service.local", "not a DNS name"},
+      {"init-label-backend", 44, std::string(64, 'l') + ".local", "not a DNS name"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.scenario);
+    Runtime rt(k.scenario, k.port_offset);
+    REQUIRE(rt.start({"SVCRES_BACKEND=" + k.backend}));
+    Result r;
+    REQUIRE(rt.api.wait_init_error(20s, r));
+    INFO(r.error_message);
+    CHECK(r.error_type == "Runtime.InvalidConfiguration");
+    CHECK(r.error_type_header == "Runtime.InvalidConfiguration");
+    CHECK(r.error_message.find("SVCRES_BACKEND") != std::string::npos);
+    CHECK(r.error_message.find(k.says) != std::string::npos);
+    REQUIRE(rt.proc.wait_exit(10s));
+    CHECK(rt.proc.exit_code() == 1);
+    CHECK(rt.api.next_calls() == 0);
+    CHECK(rt.api.violations().empty());
+  }
+}
+
+// Stops a process tree; SIGCONT on every way out, so NSD (which every later case and the next run
+// use, and which ignores SIGTERM while stopped) never stays stopped.
+class StoppedTree {
+ public:
+  explicit StoppedTree(pid_t root) : pids_(process_tree(root)) {
+    for (pid_t p : pids_) ::kill(p, SIGSTOP);
+  }
+  ~StoppedTree() { resume(); }
+  StoppedTree(const StoppedTree&) = delete;
+  StoppedTree& operator=(const StoppedTree&) = delete;
+  void resume() {
+    for (pid_t p : pids_) ::kill(p, SIGCONT);
+  }
+  std::size_t size() const { return pids_.size(); }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+TEST_CASE("DNS stalls once the TTL has passed: the answer beats Lambda's deadline, DNS named", "[e2e][dns-stall]") {
+  World& w = world();
+  INFO(w.problem);
+  REQUIRE(w.ready);
+  // glibc's defaults, timeout 5 s and 2 attempts, wait 5 s + 10 s for a silent server: longer than
+  // the invocation's 8 s. Only the deadline can bound the refresh.
+  write_file(w.dir + "/resolv-defaults.conf",
+             "# written by lambda_e2e_test: default timeout and attempts\nnameserver 127.0.0.1\n");
+  Runtime rt("dns-stall", 50);
+  REQUIRE(rt.start({"SVCRES_BACKEND=solo-service.local", "SVCRES_RESOLV_CONF=" + w.dir + "/resolv-defaults.conf"}));
+  Invocation warm = invocation("stall-warm");
+  rt.api.push(warm);
+  Result first;
+  REQUIRE(rt.api.wait_result(warm.id, 10s, first));
+  CHECK_FALSE(first.is_error);
+  INFO(rt.logs());
+  CHECK(rt.logs().find("timeout 5000 ms; attempts 2") != std::string::npos);
+
+  // The zone's TTL is 5 s from the init's resolution: after 6 s the next pick refreshes.
+  std::this_thread::sleep_for(6s);
+  const pid_t nsd = w.nsd.pid();
+  REQUIRE(nsd > 0);
+  StoppedTree stopped(nsd);
+  REQUIRE(stopped.size() >= 2);  // NSD's main process and the server it forked
+  REQUIRE_FALSE(dns_answers(dns_port()));
+  Invocation stalled = invocation("stall-0");
+  const std::int64_t pushed_ms = unix_ms_now();
+  stalled.deadline_ms = pushed_ms + 8000;
+  rt.api.push(stalled);
+  Result r;
+  const bool answered = rt.api.wait_result(stalled.id, 30s, r);
+  stopped.resume();
+  REQUIRE(answered);
+  std::printf("RESULT lambda_dns_stall deadline_ms=8000 answered_after_ms=%lld error_type=%s\n",
+              static_cast<long long>(r.at_unix_ms - pushed_ms), r.error_type.c_str());
+  INFO(r.error_type + ": " + r.error_message);
+  CHECK(r.at_unix_ms < stalled.deadline_ms);  // Lambda's deadline respected
+  // Two right answers: an error that says DNS ran the time out, or, when the Service bounded the
+  // refresh so that time was left for a try, the backend's answer from the set in hand (the EMF line
+  // below then shows the failed refresh).
+  if (r.is_error) {
+    CHECK(r.error_type == "Backend.DiscoveryTimeout");
+    CHECK(r.error_type_header == "Backend.DiscoveryTimeout");
+    CHECK(r.error_message.find("DNS") != std::string::npos);
+  }
+
+  // NSD back: the function serves again.
+  Invocation after = invocation("stall-after");
+  rt.api.push(after);
+  Result again;
+  REQUIRE(rt.api.wait_result(after.id, 20s, again));
+  CHECK_FALSE(again.is_error);
+
+  rt.finish();
+  std::vector<Json> lines = rt.emf_lines();
+  REQUIRE(lines.size() == 3);
+  const Json& v = lines[1];
+  CHECK(str(v, "requestId") == "stall-0");
+  CHECK(str(v, "errorType") == (r.is_error ? "Backend.DiscoveryTimeout" : ""));
+  CHECK(num(v, "DnsResolutionCount") >= 1);
+  CHECK(num(v, "DnsFailureCount") + num(v, "DnsStaleAnswerCount") >= 1);
+  CHECK(num(v, "InvocationLatency") < 8000);
+  CHECK(rt.api.violations().empty());
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Child processes for the Lambda end-to-end tests: spawn with a given environment and stdout/stderr
-// sent to files, stop with SIGTERM then SIGKILL, read what they printed.
+// sent to files, stop with SIGTERM (and SIGCONT, in case it was stopped) then SIGKILL, read what they
+// printed.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -99,6 +100,7 @@ class Process {
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a stopped process would hold SIGTERM pending until continued
     if (!wait_exit(std::chrono::milliseconds(3000))) {
       ::kill(pid_, SIGKILL);
       wait_exit(std::chrono::milliseconds(3000));
