@@ -30,7 +30,7 @@
 // no try starts at or after the deadline (Errc::deadline_exceeded), and a lease's latency is
 // measured from the clock read after any refresh, so DNS time is never charged to an endpoint.
 // With a set in hand, a refresh must not eat the tries' time: when the deadline is NEAR (less than
-// ServiceOptions::refresh_headroom away, 200 ms by default) the pick uses the current set and leaves
+// ServiceOptions::refresh_headroom away, 20 ms by default) the pick uses the current set and leaves
 // the refresh to the next pick or the background refresher; otherwise the refresh may use at most
 // half of the time left. With no set yet, the refresh may use all of it (there is nothing else to
 // pick from). pick() without a deadline refreshes without a bound, as before.
@@ -126,8 +126,10 @@ struct ServiceOptions {
   double refresh_fraction = 0.75;    // refresh at TTL * (fraction + U[0, jitter]): ahead of expiry,
   double refresh_jitter = 0.15;      // and not in lock-step with other processes
   Duration refresh_ahead = std::chrono::milliseconds(500);  // background refresher only
-  // A pick or call with a deadline closer than this does not refresh while it has a set to pick from.
-  Duration refresh_headroom = std::chrono::milliseconds(200);
+  // A pick or call with a deadline closer than this does not refresh while it has a set to pick from
+  // (a refresh gets at most half of the time left, so below 20 ms it could hardly finish). Small,
+  // because callers whose every deadline is short would otherwise never refresh without a thread.
+  Duration refresh_headroom = std::chrono::milliseconds(20);
   MergeMode merge = MergeMode::replace;  // union_of_refreshes: learn every task of a multivalue name
   double merge_false_drop = 1e-6;        // see EndpointResolverOptions::merge_false_drop
   OutlierConfig outlier{};       // ejection after 5 consecutive failures, as Service Connect

@@ -55,13 +55,13 @@
 // Threads: resolve() may be called from any number of threads. One std::mutex guards the cache, the
 // in-flight table, the workspaces and the ID generator; it is never held during network I/O. (The
 // lock-free part of svcres is the endpoint table, which readers hit on every request; the resolver
-// runs once per TTL.) At most `Workspaces` (default 4) lookups use the network at once; others
-// wait for a workspace (within their deadline).
+// runs once per TTL.) At most `Workspaces` (default 2: two Services sharing one resolver refresh at
+// once) lookups use the network at once; others wait for a workspace (within their deadline).
 // Memory: no heap. The Resolver object holds the cache (about CacheCapacity * (N * 24 + 600)
 // bytes), the in-flight table, and `Workspaces` workspaces of 64 KiB + N * ~560 bytes each (the
 // message buffer, an SRV answer's targets and decoded address records): sizeof(Resolver<PosixTransport>)
-// is 582,744 bytes with the defaults (170,856 when those buffers lived on the stack); keep it
-// static or allocate it once. resolve() itself needs little stack: a pull refresh of an SRV name
+// is 376,808 bytes with the defaults (273,840 with one workspace; 170,856 when those buffers lived
+// on the stack); keep it static or allocate it once. resolve() itself needs little stack: a pull refresh of an SRV name
 // whose targets need address queries (PosixTransport, loopback server) touches about 11 KiB
 // (15,592 bytes on a painted 64 KiB thread stack, of which 4,464 an idle thread touches too; g++
 // -O2; ASan about 28 KiB): tests/resolve/resolver_process_test.cpp runs it on a 64 KiB stack.
@@ -255,7 +255,7 @@ class AddressRecords {
 }  // namespace detail
 
 template <class Transport, class Clock = SteadyClock, std::size_t N = 64, std::size_t CacheCapacity = 64,
-          std::size_t Workspaces = 4>
+          std::size_t Workspaces = 2>
 class Resolver {
   static_assert(is_transport_v<Transport>,
                 "Resolver<Transport>: Transport needs `Result<std::size_t> udp(const svcres::Exchange&)` and "
