@@ -21,7 +21,7 @@
 # relay on 127.0.0.1:53 of the private namespace; glibc's res_ninit and c-ares read that file.
 # Without unshare the bench runs on the shared loopback under the port lock, relay on 15312, and
 # glibc's server list is overwritten after res_ninit and before any query (printed when so).
-# SVCRES_CHAOS_LOOKUPS / SVCRES_CHAOS_WORKERS change the sample (defaults 240 and 16: about 2.5 minutes).
+# SVCRES_CHAOS_LOOKUPS / SVCRES_CHAOS_WORKERS change the sample (defaults 360 and 24: about 2.5 minutes).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$(cd "${1:?usage: chaos.sh RELEASE_BUILD_DIR}" && pwd)"
@@ -29,8 +29,8 @@ bin="$BUILD/bench/chaos/bench_chaos"
 probe="$BUILD/bench/chaos/svcres_bench_probe"
 run="$BUILD/bench/chaos/run"
 conf="$run/resolv.conf"
-lookups="${SVCRES_CHAOS_LOOKUPS:-240}"
-workers="${SVCRES_CHAOS_WORKERS:-16}"
+lookups="${SVCRES_CHAOS_LOOKUPS:-360}"
+workers="${SVCRES_CHAOS_WORKERS:-24}"
 
 inner() {  # $1: relay port; NSD and the bench, NSD stopped whatever happens
   export SVCRES_PORT_NSD=15310
