@@ -10,10 +10,13 @@
 #
 # Resolver options, the same for all three, from ONE resolv.conf written below:
 #   nameserver 127.0.0.1 / options timeout:1 attempts:2 edns0
-# Two tries of 1 s is the most that fits 2 s in glibc's schedule (res_send waits `timeout` per try
-# with one server: 1 s + 1 s); svcres and c-ares double the wait on the second try (1 s + 2 s), so
-# their own schedules need the budget cut: svcres through LookupFlags::deadline, c-ares by
-# ares_cancel() from our event loop at 2 s; glibc cannot be cut.
+# Two tries of 1 s is the most that fits 2 s in glibc's schedule (with one server res_send waits
+# `timeout` per try, 1 s + 1 s: its longest calls here take 2.00x s); svcres and c-ares double the
+# wait on the second try (1 s + 2 s), so their own schedules need the budget cut: svcres through
+# LookupFlags::deadline, c-ares by ares_cancel() from our event loop at 2 s; glibc cannot be cut.
+# c-ares 1.18 reads the servers from the file (ARES_OPT_RESOLVCONF) but ignores its options line
+# (ares_save_options still reports 5000 ms and 4 tries), so bench_chaos passes the file's timeout and
+# attempts through ares_init_options and prints what each library ended up with.
 #
 # Isolation (so that glibc never reads the machine's /etc/resolv.conf and nothing leaves loopback):
 # the whole run happens inside `unshare -mn` (new mount and network namespaces: root only), with lo
