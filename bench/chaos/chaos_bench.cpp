@@ -27,6 +27,7 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 
 #include <algorithm>
@@ -356,6 +357,12 @@ int main(int argc, char** argv) {
   if (!svcres::ResolvConf::load(s.conf_path.c_str()).ok()) {
     std::fprintf(stderr, "cannot read %s\n", s.conf_path.c_str());
     return 2;
+  }
+  // The relay holds a socket per client port for a few seconds, and svcres uses a port per query.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
   }
   ares_library_init(ARES_LIB_INIT_ALL);
   std::printf("chaos: %d lookups per library and loss rate in %d workers, budget %lld ms (overrun: returned "

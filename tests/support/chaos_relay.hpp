@@ -173,24 +173,20 @@ class ChaosRelay {
   // Binds and starts the relay thread. An empty string on success, else why not.
   std::string start() {
     if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return errtext("pipe");
-    sockaddr_in a = loopback(cfg_.listen_port);
-    if (cfg_.udp) {
-      udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (udp_ < 0 || ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return errtext("bind UDP");
-      big_buffers(udp_);
-      socklen_t len = sizeof a;
-      ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
+    // With listen_port 0 the kernel picks the UDP port, and TCP must get the same one, which a TCP
+    // socket elsewhere may hold: then both are given up and another port is drawn.
+    std::string why;
+    for (int tries = 0; tries < 64; ++tries) {
+      why = bind_both();
+      if (why.empty()) break;
+      const bool retry = errno == EADDRINUSE && cfg_.listen_port == 0;
+      for (int* fd : {&udp_, &tcp_}) {
+        if (*fd >= 0) ::close(*fd);
+        *fd = -1;
+      }
+      if (!retry) return why;
     }
-    if (cfg_.tcp) {
-      tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      int one = 1;
-      if (tcp_ >= 0) ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (tcp_ < 0 || ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(tcp_, 64) != 0)
-        return errtext("bind TCP");
-      socklen_t len = sizeof a;
-      ::getsockname(tcp_, reinterpret_cast<sockaddr*>(&a), &len);
-    }
-    port_ = ntohs(a.sin_port);
+    if (!why.empty()) return why;
     thread_ = std::thread([this] { loop(); });
     return {};
   }
@@ -269,6 +265,28 @@ class ChaosRelay {
     std::vector<std::uint8_t> bytes;
   };
 
+  std::string bind_both() {
+    sockaddr_in a = loopback(cfg_.listen_port);
+    if (cfg_.udp) {
+      udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (udp_ < 0 || ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return errtext("bind UDP");
+      big_buffers(udp_);
+      socklen_t len = sizeof a;
+      ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
+    }
+    if (cfg_.tcp) {
+      tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      int one = 1;
+      if (tcp_ >= 0) ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (tcp_ < 0 || ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(tcp_, 64) != 0)
+        return errtext("bind TCP");
+      socklen_t len = sizeof a;
+      ::getsockname(tcp_, reinterpret_cast<sockaddr*>(&a), &len);
+    }
+    port_ = ntohs(a.sin_port);
+    return {};
+  }
+
   static sockaddr_in loopback(std::uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -284,7 +302,13 @@ class ChaosRelay {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
       ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
-  static std::string errtext(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+  // Keeps errno as it was: start() looks at it after the message is made.
+  static std::string errtext(const char* what) {
+    const int e = errno;
+    std::string t = std::string(what) + ": " + std::strerror(e);
+    errno = e;
+    return t;
+  }
   static std::uint64_t flow_key(const sockaddr_in& a) {
     return static_cast<std::uint64_t>(ntohl(a.sin_addr.s_addr)) << 16 | ntohs(a.sin_port);
   }
@@ -474,6 +498,8 @@ class ChaosRelay {
         Flow f;
         f.client = from;
         f.upstream = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (f.upstream < 0 && errno == EMFILE && evict_oldest_flow())
+          f.upstream = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         const sockaddr_in up = loopback(cfg_.upstream_port);
         if (f.upstream < 0 || ::connect(f.upstream, reinterpret_cast<const sockaddr*>(&up), sizeof up) != 0) {
           if (f.upstream >= 0) ::close(f.upstream);
@@ -487,6 +513,18 @@ class ChaosRelay {
       it->second.last = Clock::now();
       route(false, Direction::to_server, key, buf, static_cast<std::size_t>(n));
     }
+  }
+
+  // Out of descriptors (a client that uses a fresh port per query makes a flow per query): the
+  // least recently active flow goes first. False when there is none.
+  bool evict_oldest_flow() {
+    auto oldest = flows_.end();
+    for (auto it = flows_.begin(); it != flows_.end(); ++it)
+      if (oldest == flows_.end() || it->second.last < oldest->second.last) oldest = it;
+    if (oldest == flows_.end()) return false;
+    ::close(oldest->second.upstream);
+    flows_.erase(oldest);
+    return true;
   }
 
   void from_server(std::uint64_t key, std::uint8_t* buf) {
