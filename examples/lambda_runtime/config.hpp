@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/escape.hpp"
 #include "svcres/core/errc.hpp"
 #include "svcres/dns/name.hpp"
 
@@ -39,26 +40,8 @@ inline const char* to_string(PolicyKind p) noexcept {
   return "?";
 }
 
-// A configuration value quoted in an error: bytes that are not printable ASCII as \DDD (RFC 1035
-// §5.1) so the log line stays one line, and at most 64 of them.
-inline std::string shown_value(std::string_view v) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i == 64) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      const char d[] = {'\\', static_cast<char>('0' + c / 100), static_cast<char>('0' + c / 10 % 10),
-                        static_cast<char>('0' + c % 10)};
-      out.append(d, sizeof d);
-    }
-  }
-  return out;
-}
+// A configuration value quoted in an error: \DDD for unprintable bytes, at most 64 of them.
+inline std::string shown_value(std::string_view v) { return escaped(v, 64); }
 
 // The backend name must be a DNS name: RFC 1035 §2.3.4 allows 255 bytes in wire form, so 253
 // characters of text and an optional final dot. A longer value is refused here, where it is a
