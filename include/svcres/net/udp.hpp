@@ -144,10 +144,7 @@ inline Result<std::size_t> udp_await(const Exchange& x, int fd, const SockAddr& 
   return e;
 }
 
-}  // namespace detail
-
-namespace detail {
-// `n` bytes of x.query on the connected socket: ok, or the error that ends the exchange.
+// x.query on the connected socket: ok, or the error that ends the exchange.
 inline Errc udp_send(int fd, const Exchange& x) noexcept {
   for (;;) {
     ssize_t s = ::send(fd, x.query, x.query_size, MSG_NOSIGNAL);
@@ -155,6 +152,25 @@ inline Errc udp_send(int fd, const Exchange& x) noexcept {
     if (s < 0 && errno == EINTR) continue;
     if (s < 0 && errno == ECONNREFUSED) return Errc::connection_refused;
     return Errc::network_error;
+  }
+}
+
+// udp_await(), sending x.query again on the same socket each time x.retransmit_after, then twice,
+// four times that, ... passes without an accepted reply (see Exchange), until `deadline`.
+inline Result<std::size_t> udp_await_resending(const Exchange& x, int fd, const SockAddr& to,
+                                               std::chrono::steady_clock::time_point start,
+                                               std::chrono::steady_clock::time_point deadline) noexcept {
+  auto interval = x.retransmit_after;
+  auto resend_at = start + interval;
+  for (unsigned copies = 0;;) {
+    const bool may_resend = interval.count() > 0 && copies < x.max_retransmits && resend_at < deadline;
+    Result<std::size_t> r = udp_await(x, fd, to, may_resend ? resend_at : deadline);
+    if (r.ok() || r.error() != Errc::timeout || !may_resend) return r;
+    if (Errc e = udp_send(fd, x); e != Errc::ok) return e;
+    ++copies;
+    if (x.retransmitted) ++*x.retransmitted;
+    interval *= 2;  // RFC 6298 §5.5: back off each time the timer expires
+    resend_at += interval;
   }
 }
 }  // namespace detail
@@ -177,22 +193,7 @@ inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool& pool) 
   }
   if (Errc e = detail::udp_send(fd.get(), x); e != Errc::ok) return e;
   if (!(next.valid() && detail::udp_recycle(next.get()))) next = detail::open_socket(to.family(), SOCK_DGRAM);
-  Result<std::size_t> r = Errc::timeout;
-  auto interval = x.retransmit_after;
-  auto resend_at = start + interval;
-  for (unsigned copies = 0;;) {
-    const bool may_resend = interval.count() > 0 && copies < x.max_retransmits && resend_at < deadline;
-    r = detail::udp_await(x, fd.get(), to, may_resend ? resend_at : deadline);
-    if (r.ok() || r.error() != Errc::timeout || !may_resend) break;
-    if (Errc e = detail::udp_send(fd.get(), x); e != Errc::ok) {
-      r = e;
-      break;
-    }
-    ++copies;
-    if (x.retransmitted) ++*x.retransmitted;
-    interval *= 2;  // RFC 6298 §5.5: back off each time the timer expires
-    resend_at += interval;
-  }
+  Result<std::size_t> r = detail::udp_await_resending(x, fd.get(), to, start, deadline);
   pool.put(self, next.release(), fd.release());
   return r;
 }
