@@ -431,3 +431,35 @@ TEST_CASE("adaptive_retransmit: every datagram is counted and the budget holds c
   for (int i = 0; i < 200 && silent.udp_queries < 5; ++i) std::this_thread::sleep_for(10ms);
   CHECK(silent.udp_queries == 5);
 }
+
+TEST_CASE("adaptive_retransmit on several threads: the shared RTT estimates stay consistent",
+          "[net][fault][rtx][concurrency]") {
+  LoopbackServer a, b;
+  fill(a);
+  fill(b);
+  b.fault = Fault::drop_first_copies;
+  b.copies_to_drop = 1;
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  ro.adaptive_retransmit = true;
+  ro.initial_rto = 100ms;
+  auto c = conf({a.address(), b.address()}, 1000ms);
+  c.rotate = true;
+  R r(c, ro);
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i)
+        if (r.resolve("user-service.local", Type::SRV).ok()) ++good;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(good == 100);
+  // Every datagram either server received was counted, copies included (b loses each query's first).
+  for (int i = 0; i < 200 && a.udp_queries + b.udp_queries < static_cast<int>(r.stats().packets); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(a.udp_queries + b.udp_queries == static_cast<int>(r.stats().packets));
+  CHECK(r.rtt_estimate(0).sampled);
+  CHECK(r.rtt_estimate(0).rto.count() > 0);
+}
