@@ -156,7 +156,7 @@ struct LookupFlags {
 };
 
 struct ResolverStats {
-  std::uint64_t packets = 0;     // DNS queries sent (UDP datagrams plus TCP queries)
+  std::uint64_t packets = 0;     // DNS queries sent (UDP datagrams, adaptive copies included, plus TCP queries)
   std::uint64_t tcp_fallbacks = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
