@@ -19,6 +19,8 @@
 // complete answer arrived within the budget, when the call returned, and (at the relay, per library
 // run) the queries sent. overrun = the call returned more than `slack` after the budget.
 //
+// svcres runs twice: "svcres" as glibc schedules, "svcres_rtx" with adaptive_retransmit on.
+//
 // Lookups run in K worker threads (each with its own resolver, channel or res_state, so nothing is
 // shared or coalesced between lookups); the relay, seeded the same for every library, decides the
 // fate of each packet by its arrival order (K > 1 makes that order vary a little between runs).
@@ -78,11 +80,13 @@ struct Settings {
 
 using SvcresResolver = svcres::Resolver<svcres::PosixTransport>;
 
-// ---- svcres
-struct SvcresWorker {
+// ---- svcres; svcres_rtx: the same with ResolverOptions::adaptive_retransmit (RTT-based copies
+// inside each glibc try window)
+template <bool Adaptive>
+struct SvcresWorkerT {
   std::unique_ptr<SvcresResolver> r;
   std::vector<svcres::dns::Name> names;
-  SvcresWorker(const Settings& s) {
+  SvcresWorkerT(const Settings& s) {
     svcres::ResolvConf conf = svcres::ResolvConf::load(s.conf_path.c_str()).value();
     if (s.listen != 53) {
       conf.nameservers.clear();
@@ -91,6 +95,7 @@ struct SvcresWorker {
     }
     svcres::ResolverOptions o;
     o.cache = false;
+    o.adaptive_retransmit = Adaptive;
     r = std::make_unique<SvcresResolver>(conf, o);
     for (const Target& t : targets) names.push_back(svcres::dns::Name::from_text(std::string(t.name) + ".").value());
   }
@@ -106,6 +111,11 @@ struct SvcresWorker {
     return o;
   }
 };
+
+using SvcresWorker = SvcresWorkerT<false>;
+using SvcresRtxWorker = SvcresWorkerT<true>;
+template <class W>
+inline constexpr bool is_svcres_v = std::is_same_v<W, SvcresWorker> || std::is_same_v<W, SvcresRtxWorker>;
 
 // ---- c-ares
 struct AresDone {
@@ -256,7 +266,7 @@ void run(const char* impl, int loss, const Settings& s) {
   for (int w = 0; w < s.workers; ++w) {
     threads.emplace_back([&, w] {
       Worker worker(s);
-      if constexpr (!std::is_same_v<Worker, SvcresWorker>) {
+      if constexpr (!is_svcres_v<Worker>) {
         if (!worker.ready) {
           broken = true;
           return;
@@ -274,10 +284,12 @@ void run(const char* impl, int loss, const Settings& s) {
           std::printf("  c-ares options applied: timeout %d ms, tries %d\n", worker.applied_timeout_ms,
                       worker.applied_tries);
       }
-      if constexpr (std::is_same_v<Worker, SvcresWorker>) {
+      if constexpr (is_svcres_v<Worker>) {
         if (w == 0 && loss == s.losses.front())
-          std::printf("  svcres options: timeout %lld ms, attempts %u\n",
-                      static_cast<long long>(worker.r->conf().timeout.count()), worker.r->conf().attempts);
+          std::printf("  %s options: timeout %lld ms, attempts %u, adaptive_retransmit %s (min_rto %lld ms)\n", impl,
+                      static_cast<long long>(worker.r->conf().timeout.count()), worker.r->conf().attempts,
+                      worker.r->options().adaptive_retransmit ? "on" : "off",
+                      static_cast<long long>(worker.r->options().min_rto.count()));
       }
       for (int i; (i = next.fetch_add(1)) < s.lookups;)
         out[static_cast<std::size_t>(i)] = worker.one(static_cast<std::size_t>(i) % std::size(targets));
@@ -302,7 +314,7 @@ void run(const char* impl, int loss, const Settings& s) {
     if (o.ms > std::chrono::duration<double, std::milli>(budget + slack).count()) ++overruns;
     max_ms = std::max(max_ms, o.ms);
   }
-  std::printf("  %-6s loss %2d%%: %d/%d answered within %lld ms; longest call %.0f ms; relay: %s\n", impl, loss, ok,
+  std::printf("  %-10s loss %2d%%: %d/%d answered within %lld ms; longest call %.0f ms; relay: %s\n", impl, loss, ok,
               s.lookups, static_cast<long long>(budget.count()), max_ms,
               ("queries " + std::to_string(cnt.to_server.received) + " (" + std::to_string(cnt.to_server.dropped) +
                " dropped), replies " + std::to_string(cnt.to_client.received) + " (" +
@@ -373,6 +385,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   for (int loss : s.losses) {
     run<SvcresWorker>("svcres", loss, s);
+    run<SvcresRtxWorker>("svcres_rtx", loss, s);
     run<AresWorker>("cares", loss, s);
     run<GlibcWorker>("glibc", loss, s);
   }

@@ -3,7 +3,7 @@
 # chaos relay (tests/support/chaos_relay.hpp) in front of a real NSD, at 0, 10, 30 and 50 % loss each
 # way, plus 5 % duplicated and 5 % reordered datagrams each way, every lookup with a 2 s budget.
 # Runs bench_chaos from the release build dir given as $1 and prints, per loss rate and library,
-#   RESULT chaos loss=L impl=svcres|cares|glibc success=S p50_ms=.. p99_ms=.. packets_per_lookup=P overruns=O
+#   RESULT chaos loss=L impl=svcres|svcres_rtx|cares|glibc success=S p50_ms=.. p99_ms=.. packets_per_lookup=P overruns=O
 # success: share of lookups with a complete answer within 2 s; p50/p99: latency of those answers;
 # packets_per_lookup: queries the library sent (counted at the relay); overruns: calls that returned
 # more than 50 ms after the budget.

@@ -335,3 +335,131 @@ TEST_CASE("the UDP socket pool hands a socket only to the process that left it (
   CHECK(r.resolve("api-service.local", Type::A).ok());
   CHECK(s.udp_queries == 4);
 }
+
+TEST_CASE("UDP retransmission: copies leave the same port with the same bytes, at most max_retransmits",
+          "[net][fault][rtx]") {
+  LoopbackServer s;
+  fill(s);
+  s.fault = Fault::drop_first_copies;  // the first 2 datagrams of each query are lost
+  std::uint8_t q[512], reply[1232];
+  auto qn = svcres::dns::write_query(q, sizeof q, 11, svcres_test::name("api-service.local."), Type::A);
+  svcres::Exchange x = exchange_to(s.port(), q, *qn, reply, 2000ms);
+  unsigned copies = 0;
+  x.retransmit_after = 20ms;
+  x.max_retransmits = 2;
+  x.retransmitted = &copies;
+  svcres::PosixTransport t;
+  REQUIRE(t.udp(x).ok());  // the second copy is answered
+  CHECK(copies == 2);
+  CHECK(s.udp_queries == 3);
+  auto ports = s.client_ports();
+  REQUIRE(ports.size() == 3);
+  CHECK(ports[0] == ports[1]);
+  CHECK(ports[1] == ports[2]);
+  // One copy allowed: the server sees two datagrams of a new query, and the call times out.
+  auto qn2 = svcres::dns::write_query(q, sizeof q, 12, svcres_test::name("api-service.local."), Type::A);
+  x.query_size = *qn2;
+  x.timeout = 300ms;
+  x.max_retransmits = 1;
+  copies = 0;
+  CHECK(t.udp(x).error() == Errc::timeout);
+  CHECK(copies == 1);
+  CHECK(s.udp_queries == 5);
+  // retransmit_after 0 (the default): one datagram.
+  auto qn3 = svcres::dns::write_query(q, sizeof q, 13, svcres_test::name("api-service.local."), Type::A);
+  x.query_size = *qn3;
+  x.retransmit_after = 0ms;
+  x.max_retransmits = 5;
+  copies = 0;
+  CHECK(t.udp(x).error() == Errc::timeout);
+  CHECK(copies == 0);
+  CHECK(s.udp_queries == 6);
+}
+
+TEST_CASE("adaptive_retransmit: a query losing 2 datagrams is answered within the first try", "[net][fault][rtx]") {
+  LoopbackServer s;
+  fill(s);
+  s.fault = Fault::drop_first_copies;
+  auto c = conf({s.address()}, 300ms);
+  c.attempts = 3;
+  svcres::ResolverOptions o;
+  o.cache = false;
+  o.adaptive_retransmit = true;
+  o.initial_rto = 50ms;  // copies at +50 and +150 ms, inside the 300 ms try
+  R on(c, o);
+  auto a = on.resolve("api-service.local", Type::A);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 3);
+  CHECK(on.stats().packets == 3);
+  CHECK(s.udp_queries == 3);
+  auto ports = s.client_ports();
+  REQUIRE(ports.size() == 3);
+  CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() == 1);  // one try, one port
+  CHECK(!on.rtt_estimate(0).sampled);  // Karn: an answer after copies is no sample
+
+  // Off (the default): one datagram per try, so the third try (its own port) is answered.
+  o.adaptive_retransmit = false;
+  R off(c, o);
+  auto b = off.resolve("user-service.local", Type::SRV);
+  REQUIRE(b.ok());
+  CHECK(b.packets >= 3);  // the SRV query's 3 tries, then its targets' (also losing 2 each) if any
+  auto all = s.client_ports();
+  REQUIRE(all.size() >= 6);
+  CHECK(std::set<std::uint16_t>(all.begin() + 3, all.begin() + 6).size() == 3);  // three tries, three ports
+}
+
+TEST_CASE("adaptive_retransmit: every datagram is counted and the budget holds copies", "[net][fault][rtx]") {
+  LoopbackServer silent;
+  silent.fault = Fault::drop;
+  auto c = conf({silent.address()}, 300ms);
+  svcres::ResolverOptions o;
+  o.adaptive_retransmit = true;
+  o.initial_rto = 50ms;
+  R r(c, o);
+  auto a = r.resolve("api-service.local", Type::A);
+  CHECK(a.error == Errc::timeout);
+  CHECK(a.packets == 3);  // +0, +50, +150 ms; +350 is past the try
+  CHECK(r.stats().packets == 3);
+  // The server may still be reading the last one: wait for it, event-driven with a generous cap.
+  for (int i = 0; i < 200 && silent.udp_queries < 3; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(silent.udp_queries == 3);
+  o.max_packets = 2;
+  R tight(c, o);
+  auto b = tight.resolve("batch-worker.local", Type::A);
+  CHECK(b.error == Errc::timeout);  // one try, out of budget for the third datagram only
+  CHECK(b.packets == 2);
+  for (int i = 0; i < 200 && silent.udp_queries < 5; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(silent.udp_queries == 5);
+}
+
+TEST_CASE("adaptive_retransmit on several threads: the shared RTT estimates stay consistent",
+          "[net][fault][rtx][concurrency]") {
+  LoopbackServer a, b;
+  fill(a);
+  fill(b);
+  b.fault = Fault::drop_first_copies;
+  b.copies_to_drop = 1;
+  svcres::ResolverOptions ro;
+  ro.cache = false;
+  ro.adaptive_retransmit = true;
+  ro.initial_rto = 100ms;
+  auto c = conf({a.address(), b.address()}, 1000ms);
+  c.rotate = true;
+  R r(c, ro);
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i)
+        if (r.resolve("user-service.local", Type::SRV).ok()) ++good;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(good == 100);
+  // Every datagram either server received was counted, copies included (b loses each query's first).
+  for (int i = 0; i < 200 && a.udp_queries + b.udp_queries < static_cast<int>(r.stats().packets); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(a.udp_queries + b.udp_queries == static_cast<int>(r.stats().packets));
+  CHECK(r.rtt_estimate(0).sampled);
+  CHECK(r.rtt_estimate(0).rto.count() > 0);
+}

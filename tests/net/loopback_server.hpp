@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,7 +23,9 @@
 
 namespace svcres_test {
 
-enum class Fault { none, drop, slow, servfail, garbage, spoof_first, tcp_zero_length, tcp_early_eof, tcp_trickle };
+// drop_first_copies: the first `copies_to_drop` datagrams carrying the same query bytes (ID, question,
+// OPT: a retransmission, or glibc's next try, which keeps the ID) are dropped, the next answered.
+enum class Fault { none, drop, drop_first_copies, slow, servfail, garbage, spoof_first, tcp_zero_length, tcp_early_eof, tcp_trickle };
 
 class LoopbackServer {
  public:
@@ -30,6 +33,7 @@ class LoopbackServer {
   std::atomic<Fault> fault{Fault::none};
   std::chrono::milliseconds delay{150};  // Fault::slow
   std::atomic<int> udp_queries{0}, tcp_queries{0};
+  std::atomic<int> copies_to_drop{2};  // Fault::drop_first_copies
 
   // On 127.0.0.1, or on ::1 with `v6` (ok() is false when the machine has no ::1).
   explicit LoopbackServer(bool v6 = false) : v6_(v6) {
@@ -140,6 +144,12 @@ class LoopbackServer {
     ++udp_queries;
     const Fault f = fault.load();
     if (f == Fault::drop) return;
+    if (f == Fault::drop_first_copies) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (++copies_seen_[std::string(reinterpret_cast<const char*>(q), static_cast<std::size_t>(n))] <=
+          copies_to_drop.load())
+        return;
+    }
     if (f == Fault::slow) std::this_thread::sleep_for(delay);
     std::size_t len;
     if (f == Fault::servfail || f == Fault::garbage) {
@@ -219,8 +229,9 @@ class LoopbackServer {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
   std::thread thread_;
-  std::mutex mu_;  // zone, client_ports_
+  std::mutex mu_;  // zone, client_ports_, copies_seen_
   std::vector<std::uint16_t> client_ports_;
+  std::map<std::string, int> copies_seen_;  // Fault::drop_first_copies, by query bytes
 };
 
 }  // namespace svcres_test

@@ -849,3 +849,115 @@ TEST_CASE("deadline: a lookup waiting for a free workspace gives up at its deadl
   // With the workspace free again, the same lookup goes through.
   CHECK(r.resolve("short.local", Type::A).ok());
 }
+
+TEST_CASE("adaptive_retransmit is off by default: no copy is ever asked for", "[resolver][rtx]") {
+  using ms = std::chrono::milliseconds;
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1", "127.0.0.1:2"});
+  c.timeout = 1000ms;
+  R r(c, {}, t);
+  t.s->on_exchange = [&r](const svcres::Exchange& x, Behaviour b) {
+    r.clock().advance(b == Behaviour::timeout ? x.timeout : std::chrono::milliseconds(5));
+  };
+  auto a = r.resolve("api-service.local", Type::A);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 2);
+  CHECK(t.s->udp_retransmit_after == std::vector<ms>{ms(0), ms(0)});
+  CHECK(t.s->udp_max_retransmits == std::vector<unsigned>{0, 0});
+  CHECK(!r.rtt_estimate(1).sampled);
+  CHECK(r.packet_budget() == 3u * 2 * 2 * (1 + 8 + 64));
+}
+
+TEST_CASE("adaptive_retransmit: RFC 6298 estimate from each round trip, clamped to [min_rto, try)", "[resolver][rtx]") {
+  using ms = std::chrono::milliseconds;
+  auto t = cloud_map();
+  auto c = conf({"127.0.0.1:1"});
+  c.timeout = 1000ms;
+  svcres::ResolverOptions o;
+  o.cache = false;
+  o.adaptive_retransmit = true;
+  R r(c, o, t);
+  ms rtt = 100ms;
+  t.s->on_exchange = [&](const svcres::Exchange& x, Behaviour b) {
+    r.clock().advance(b == Behaviour::timeout ? x.timeout : rtt);
+  };
+  using us = std::chrono::microseconds;
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());  // initial RTO 1 s: the whole try, no copy
+  auto e = r.rtt_estimate(0);
+  CHECK(e.sampled);
+  CHECK(e.srtt == us(100000));  // RFC 6298 §2.2: SRTT = R, RTTVAR = R / 2, RTO = SRTT + 4 RTTVAR
+  CHECK(e.rttvar == us(50000));
+  CHECK(e.rto == us(300000));
+  rtt = 200ms;
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  e = r.rtt_estimate(0);
+  CHECK(e.rttvar == us(62500));  // §2.3: 3/4 * 50 + 1/4 * |100 - 200|
+  CHECK(e.srtt == us(112500));   // 7/8 * 100 + 1/8 * 200
+  CHECK(e.rto == us(362500));
+  // The try's copy delay is the RTO in whole milliseconds rounded up; before any sample: none.
+  CHECK(t.s->udp_retransmit_after == std::vector<ms>{ms(0), ms(300)});
+  CHECK(t.s->udp_max_retransmits == std::vector<unsigned>{4, 4});  // 50, 150, 350, 750 ms fit in 1 s
+
+  // Karn (§3): the first datagram lost, the copy at 363 ms answered: no sample, RTO backed off.
+  t.s->lose_copies = 1;
+  auto a = r.resolve("api-service.local", Type::A);
+  REQUIRE(a.ok());
+  CHECK(a.packets == 2);
+  e = r.rtt_estimate(0);
+  CHECK(e.srtt == us(112500));
+  CHECK(e.rto == us(725000));
+  t.s->lose_copies = 0;
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  CHECK(t.s->udp_retransmit_after.back() == ms(725));
+  CHECK(r.rtt_estimate(0).rto < us(725000));  // a clean sample replaces the backed-off RTO
+  // Every first datagram lost: each answered copy backs the RTO off (399 -> 797 -> 1594 ms) until
+  // no copy fits the try (the glibc schedule is the ceiling) and the lookup times out as glibc's.
+  t.s->lose_copies = 1;
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  REQUIRE(r.resolve("api-service.local", Type::A).ok());
+  CHECK(r.resolve("api-service.local", Type::A).error == Errc::timeout);
+  const std::vector<ms> last(t.s->udp_retransmit_after.end() - 4, t.s->udp_retransmit_after.end());
+  CHECK(last == std::vector<ms>{ms(399), ms(797), ms(0), ms(0)});
+  CHECK(r.rtt_estimate(0).rto == us(1593748));
+
+  // A fast server: RTO of a few ms, raised to min_rto (50 ms, unbound's floor).
+  auto f = cloud_map();
+  R fast(c, o, f);
+  f.s->on_exchange = [&fast](const svcres::Exchange&, Behaviour) { fast.clock().advance(1ms); };
+  REQUIRE(fast.resolve("api-service.local", Type::A).ok());
+  REQUIRE(fast.resolve("api-service.local", Type::A).ok());
+  CHECK(fast.rtt_estimate(0).rto == us(2500));  // SRTT 1 ms, RTTVAR 375 us
+  CHECK(f.s->udp_retransmit_after == std::vector<ms>{ms(0), ms(50)});
+}
+
+TEST_CASE("adaptive_retransmit: copies count as packets and the budget caps them", "[resolver][rtx]") {
+  using ms = std::chrono::milliseconds;
+  auto t = cloud_map();
+  t.s->behaviour[1] = Behaviour::timeout;
+  auto c = conf({"127.0.0.1:1"});
+  c.timeout = 1000ms;
+  c.attempts = 2;
+  svcres::ResolverOptions o;
+  o.adaptive_retransmit = true;
+  o.initial_rto = 100ms;  // copies at 100, 300, 700 ms
+  R r(c, o, t);
+  t.s->on_exchange = [&r](const svcres::Exchange& x, Behaviour) { r.clock().advance(x.timeout); };
+  // Per try 2 * (1 + 4) + 1 = 11 packets (timeout:1, min_rto 50 ms).
+  CHECK(r.packet_budget() == 11u * 2 * 1 * (1 + 8 + 64));
+  auto a = r.resolve("api-service.local", Type::A);
+  CHECK(a.error == Errc::timeout);
+  CHECK(a.packets == 7);  // +0/100/300/700 ms; backed off to 200 ms: +0/200/600 in the second try
+  CHECK(r.stats().packets == 7);
+  CHECK(t.s->udp_retransmit_after == std::vector<ms>{ms(100), ms(200)});
+
+  svcres::ResolverOptions tight = o;
+  tight.max_packets = 3;
+  R small(c, tight, t);
+  t.s->on_exchange = [&small](const svcres::Exchange& x, Behaviour) { small.clock().advance(x.timeout); };
+  auto b = small.resolve("api-service.local", Type::A);
+  CHECK(b.error == Errc::capacity_exceeded);  // the second try has nothing left
+  CHECK(b.packets == 3);                      // 3 would fit the try; the budget allowed 2 copies
+  CHECK(small.stats().packets == 3);
+  CHECK(t.s->udp_max_retransmits.back() == 2u);
+}

@@ -33,6 +33,13 @@ struct ScriptState {
   std::vector<bool> udp_edns;                       // each UDP query carried OPT
   std::vector<std::uint16_t> udp_ids;               // each UDP query's ID
   std::vector<std::string> udp_names;               // each UDP query's question name, as text
+  std::vector<std::chrono::milliseconds> udp_retransmit_after;  // each UDP call's Exchange field
+  std::vector<unsigned> udp_max_retransmits;
+  // Retransmission as PosixTransport does it, in virtual time: copies leave at (2^k - 1) *
+  // retransmit_after while inside x.timeout (at most max_retransmits). A timeout reports every
+  // copy that fits; with lose_copies = k > 0 an answering server loses the first k datagrams and
+  // answers the next one if it fits (else: timeout).
+  unsigned lose_copies = 0;
   // A safety net for tests of bugs that send without end: past this many calls every call fails.
   std::size_t max_calls = 100000;
   std::mutex mu;
@@ -45,6 +52,13 @@ struct ScriptedTransport {
   svcres::Result<std::size_t> tcp(const svcres::Exchange& x) { return run(x, true); }
 
  private:
+  static unsigned copies_that_fit(const svcres::Exchange& x) {
+    if (x.retransmit_after.count() <= 0) return 0;
+    unsigned k = 0;
+    for (auto step = x.retransmit_after, at = step; k < x.max_retransmits && at < x.timeout; step *= 2, at += step) ++k;
+    return k;
+  }
+
   svcres::Result<std::size_t> run(const svcres::Exchange& x, bool tcp) {
     Behaviour b;
     {
@@ -59,6 +73,8 @@ struct ScriptedTransport {
         s->udp_names.push_back(pm.ok() && pm->has_question()
                                    ? std::string(pm->question().name.to_name().value().to_text().view())
                                    : std::string("?"));
+        s->udp_retransmit_after.push_back(x.retransmit_after);
+        s->udp_max_retransmits.push_back(x.max_retransmits);
       }
       auto it = s->behaviour.find(x.server.port);
       b = it == s->behaviour.end() ? Behaviour::answer : it->second;
@@ -66,6 +82,18 @@ struct ScriptedTransport {
         auto named = s->by_name.find(s->udp_names.back());
         if (named != s->by_name.end()) b = named->second;
       }
+    }
+    const unsigned fit = tcp ? 0 : copies_that_fit(x);
+    unsigned lose;
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      lose = s->lose_copies;
+    }
+    if (!tcp && b == Behaviour::answer && lose > 0) {
+      if (x.retransmitted) *x.retransmitted += fit < lose ? fit : lose;
+      if (fit < lose) b = Behaviour::timeout;
+    } else if (b == Behaviour::timeout && x.retransmitted) {
+      *x.retransmitted += fit;
     }
     if (s->on_call) s->on_call();
     if (s->on_exchange) s->on_exchange(x, b);

@@ -144,13 +144,45 @@ inline Result<std::size_t> udp_await(const Exchange& x, int fd, const SockAddr& 
   return e;
 }
 
+// x.query on the connected socket: ok, or the error that ends the exchange.
+inline Errc udp_send(int fd, const Exchange& x) noexcept {
+  for (;;) {
+    ssize_t s = ::send(fd, x.query, x.query_size, MSG_NOSIGNAL);
+    if (s == static_cast<ssize_t>(x.query_size)) return Errc::ok;
+    if (s < 0 && errno == EINTR) continue;
+    if (s < 0 && errno == ECONNREFUSED) return Errc::connection_refused;
+    return Errc::network_error;
+  }
+}
+
+// udp_await(), sending x.query again on the same socket each time x.retransmit_after, then twice,
+// four times that, ... passes without an accepted reply (see Exchange), until `deadline`.
+inline Result<std::size_t> udp_await_resending(const Exchange& x, int fd, const SockAddr& to,
+                                               std::chrono::steady_clock::time_point start,
+                                               std::chrono::steady_clock::time_point deadline) noexcept {
+  auto interval = x.retransmit_after;
+  auto resend_at = start + interval;
+  for (unsigned copies = 0;;) {
+    const bool may_resend = interval.count() > 0 && copies < x.max_retransmits && resend_at < deadline;
+    Result<std::size_t> r = udp_await(x, fd, to, may_resend ? resend_at : deadline);
+    if (r.ok() || r.error() != Errc::timeout || !may_resend) return r;
+    if (Errc e = udp_send(fd, x); e != Errc::ok) return e;
+    ++copies;
+    if (x.retransmitted) ++*x.retransmitted;
+    interval *= 2;  // RFC 6298 §5.5: back off each time the timer expires
+    resend_at += interval;
+  }
+}
 }  // namespace detail
 
 // One UDP exchange from a port that has never sent: the pool's ready socket (or a fresh one),
 // connected now, which draws its port. While the server works, the pool's used socket is recycled
-// (or a fresh one opened) into the next ready socket.
+// (or a fresh one opened) into the next ready socket. With x.retransmit_after, the copies go out
+// from the same socket (the port still carries this one query only), so the source check and the
+// kernel's connected-peer filter hold for every copy.
 inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool& pool) noexcept {
-  const auto deadline = std::chrono::steady_clock::now() + x.timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + x.timeout;
   const detail::SockAddr to = detail::to_sockaddr(x.server);
   const pid_t self = ::getpid();
   const std::uint64_t held = pool.take(self);
@@ -159,15 +191,9 @@ inline Result<std::size_t> udp_exchange(const Exchange& x, UdpSocketPool& pool) 
     fd = detail::connected_udp(to);
     if (!fd.valid()) return Errc::network_error;
   }
-  for (;;) {
-    ssize_t s = ::send(fd.get(), x.query, x.query_size, MSG_NOSIGNAL);
-    if (s == static_cast<ssize_t>(x.query_size)) break;
-    if (s < 0 && errno == EINTR) continue;
-    if (s < 0 && errno == ECONNREFUSED) return Errc::connection_refused;
-    return Errc::network_error;
-  }
+  if (Errc e = detail::udp_send(fd.get(), x); e != Errc::ok) return e;
   if (!(next.valid() && detail::udp_recycle(next.get()))) next = detail::open_socket(to.family(), SOCK_DGRAM);
-  Result<std::size_t> r = detail::udp_await(x, fd.get(), to, deadline);
+  Result<std::size_t> r = detail::udp_await_resending(x, fd.get(), to, start, deadline);
   pool.put(self, next.release(), fd.release());
   return r;
 }

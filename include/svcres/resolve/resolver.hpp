@@ -19,6 +19,15 @@
 //   i > 0, in whole seconds (at least 1 s). One server, timeout:1 attempts:3: sends at +0/+1/+2 s,
 //   fails at +3 s. Defaults (timeout:5 attempts:2), one server: 10 s. Three servers, timeout:2
 //   attempts:2: waits of 2, 1, 2, 2, 1, 2 s. See try_timeout().
+// - Adaptive retransmission (ResolverOptions::adaptive_retransmit, off by default; glibc has none):
+//   the server switches and every try's wait stay as above, but inside a try's wait the same
+//   datagram (same port, same ID) is sent again after an RTO, then after 2, 4, ... RTO (RFC 6298
+//   §5.5), until the wait ends. The RTO is RFC 6298 §2 over the round trips measured to that server
+//   (SRTT + 4 * RTTVAR, at least min_rto, initial_rto before the first sample); Karn's rule (RFC
+//   6298 §3): an exchange that sent a copy gives no sample (a reply cannot be matched to its copy),
+//   and backs the server's RTO off (doubled, at most 60 s, RFC 6298 §2.5) until a clean sample.
+//   An RTO at least the try's wait sends no copy. Needs a transport that honours
+//   Exchange::retransmit_after (PosixTransport does); others just send once.
 // - Timeout, ICMP unreachable, SERVFAIL, REFUSED, NOTIMP, a reply that does not parse: next
 //   server. FORMERR to a query with OPT: the same server once more without OPT (RFC 6891 §7), and
 //   without OPT for the rest of that query. TC=1: the same server again over TCP (RFC 7766 §5); a
@@ -38,10 +47,16 @@
 //   Errc::deadline_exceeded, which serve-stale may still answer. Search candidates, CNAME
 //   re-queries and SRV target lookups share the caller's deadline.
 // - Packet bound: one resolve() call sends at most
-//     3 * attempts * nameservers * (1 + max_cname + F * N)      (ResolverOptions::max_packets)
-//   packets (F = 1, or 2 with AddressFamilies::both; 3 = a query, its retry without OPT, its TCP
+//     P * attempts * nameservers * (1 + max_cname + F * N)      (ResolverOptions::max_packets)
+//   packets (F = 1, or 2 with AddressFamilies::both; P = 3 = a query, its retry without OPT, its TCP
 //   retry): enough for one name, its CNAME re-queries and every SRV target's address queries with
-//   every server failing. Defaults, one server: 438; three: 1314. Spent: Errc::capacity_exceeded.
+//   every server failing. Defaults, one server: 438; three: 1314. With adaptive_retransmit each UDP
+//   send may carry up to 1 + K datagrams, K the largest k with (2^k - 1) * min_rto < W (W the longest
+//   try wait), so P = 2 * (1 + K) + 1 (the query and its retry without OPT may each carry copies;
+//   TCP never): timeout:1, min_rto 50 ms: K = 4 (copies at 50, 150, 350, 750 ms), P = 11, one
+//   server, attempts:2: 1606; defaults (timeout:5): K = 6, P = 15, one server: 2190. Every
+//   datagram counts against the budget and in `packets`, copies included; the transport is never
+//   allowed more copies than the budget has left. Spent: Errc::capacity_exceeded.
 // - Cache: see cache.hpp. Positive TTL = min TTL of every record used, capped at max_ttl; negative
 //   TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §5) for an SOA of class IN owned by the query name or
 //   an ancestor, or negative_ttl_no_soa. When every server fails, the last good answer is served
@@ -112,6 +127,23 @@ struct ResolverOptions {
   // Packets one resolve() call may send, all its queries together; 0: the bound at the top of this
   // file. Spent, the lookup ends with Errc::capacity_exceeded.
   std::uint32_t max_packets = 0;
+  // Opt-in: resend a UDP query inside one try's wait after an RTO learnt from measured round trips
+  // (see the top of this file). Off, the resolver sends exactly as glibc's res_send.
+  bool adaptive_retransmit = false;
+  // The smallest RTO: unbound's default (util/rtt.c RTT_MIN_TIMEOUT, option infra-cache-min-rtt,
+  // 50 ms); RFC 6298 §2.4's 1 s floor is for TCP over unknown paths, not a stub's nearby server.
+  std::chrono::milliseconds min_rto{50};
+  // The RTO before a server's first sample: RFC 6298 §2.1's 1 s. With timeout:1 that sends no copy
+  // until a round trip has been measured.
+  std::chrono::milliseconds initial_rto{1000};
+};
+
+// A server's round-trip estimate (RFC 6298 §2); rto is before clamping to a try's wait.
+struct RttEstimate {
+  std::chrono::microseconds srtt{0};
+  std::chrono::microseconds rttvar{0};
+  std::chrono::microseconds rto{0};
+  bool sampled = false;  // false: no round trip measured yet (srtt and rttvar mean nothing)
 };
 
 struct LookupFlags {
@@ -124,7 +156,7 @@ struct LookupFlags {
 };
 
 struct ResolverStats {
-  std::uint64_t packets = 0;     // DNS queries sent (UDP datagrams plus TCP queries)
+  std::uint64_t packets = 0;     // DNS queries sent (UDP datagrams, adaptive copies included, plus TCP queries)
   std::uint64_t tcp_fallbacks = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
@@ -309,7 +341,14 @@ class Resolver {
   std::uint32_t packet_budget() const noexcept {
     if (opts_.max_packets != 0) return opts_.max_packets;
     const std::uint64_t families = opts_.families == AddressFamilies::both ? 2 : 1;
-    const std::uint64_t per_name = std::uint64_t{packets_per_try} * conf_.attempts * conf_.nameservers.size();
+    std::uint64_t per_try = packets_per_try;
+    if (opts_.adaptive_retransmit) {
+      std::chrono::milliseconds longest{0};
+      for (std::size_t i = 0; i < conf_.nameservers.size(); ++i)
+        if (try_timeout(i) > longest) longest = try_timeout(i);
+      per_try = 2 * (1 + std::uint64_t{retransmits_within(longest)}) + 1;
+    }
+    const std::uint64_t per_name = per_try * conf_.attempts * conf_.nameservers.size();
     const std::uint64_t b = per_name * (1 + opts_.max_cname + families * N);
     return b > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(b);
   }
@@ -330,6 +369,21 @@ class Resolver {
       t = 1;
     }
     return std::chrono::milliseconds(t);
+  }
+
+  // The most copies one UDP send may add within `wait` (RFC 6298 §5.5 doubling from min_rto): the
+  // k-th copy leaves (2^k - 1) * RTO after the first datagram, and RTO >= min_rto.
+  unsigned retransmits_within(std::chrono::milliseconds wait) const noexcept {
+    const long long step0 = opts_.min_rto.count() > 0 ? opts_.min_rto.count() : 1;
+    unsigned k = 0;
+    for (long long step = step0, at = step0; at < wait.count() && k < 62; step *= 2, at += step) ++k;
+    return k;
+  }
+
+  // The round-trip estimate of conf().nameservers[server] (all zero before any exchange with it).
+  RttEstimate rtt_estimate(std::size_t server) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    return server < max_servers ? rtt_[server] : RttEstimate{};
   }
 
   ResolverStats stats() const noexcept {
@@ -356,6 +410,7 @@ class Resolver {
 
  private:
   static constexpr std::size_t max_in_flight = 16;
+  static constexpr std::size_t max_servers = ResolvConf::max_nameservers;
 
   struct InFlight {
     dns::Name name;
@@ -864,11 +919,73 @@ class Resolver {
     if (ctx.packets_left == 0) return Errc::capacity_exceeded;
     --ctx.packets_left;
     x.timeout = wait;
+    unsigned copies = 0;
+    const bool adaptive = opts_.adaptive_retransmit && !tcp && server < max_servers;
+    x.retransmit_after = std::chrono::milliseconds(0);
+    x.max_retransmits = 0;
+    x.retransmitted = nullptr;
+    if (adaptive) {
+      const unsigned most = retransmits_within(wait);
+      x.max_retransmits = most < ctx.packets_left ? most : ctx.packets_left;  // the budget holds copies too
+      x.retransmit_after = x.max_retransmits > 0 ? retransmit_after(server, wait) : std::chrono::milliseconds(0);
+      x.retransmitted = &copies;
+    }
+    const TimePoint sent_at = adaptive ? clock_.now() : TimePoint{};
     r = tcp ? transport_.tcp(x) : transport_.udp(x);
-    ++packets;
-    packets_.fetch_add(1, std::memory_order_relaxed);
+    // Exchange's contract caps the copies; the cap keeps packets_left from wrapping should a
+    // transport break it.
+    if (copies > x.max_retransmits) copies = x.max_retransmits;
+    ctx.packets_left -= copies;
+    packets += 1 + copies;
+    packets_.fetch_add(1 + copies, std::memory_order_relaxed);
+    if (adaptive) observe_rtt(server, r.ok(), copies, clock_.now() - sent_at);
     if (!r.ok() && ctx.deadline != TimePoint::max() && clock_.now() >= ctx.deadline) return Errc::deadline_exceeded;
     return Errc::ok;
+  }
+
+  // The first copy's delay for a try of `wait` at `server`: its RTO, at least min_rto; 0 (no copy)
+  // when that is not inside the wait. Rounded up to whole milliseconds.
+  std::chrono::milliseconds retransmit_after(std::size_t server, std::chrono::milliseconds wait) noexcept {
+    std::chrono::microseconds rto;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      rto = rtt_[server].rto.count() > 0 ? rtt_[server].rto : opts_.initial_rto;
+    }
+    auto after = std::chrono::ceil<std::chrono::milliseconds>(rto);
+    if (after < opts_.min_rto) after = opts_.min_rto;
+    return after < wait ? after : std::chrono::milliseconds(0);
+  }
+
+  // RFC 6298 §2-3 after one UDP exchange with `server` that took `elapsed` (the resolver's clock,
+  // from before the first datagram to the return) and sent `copies` extra datagrams.
+  void observe_rtt(std::size_t server, bool answered, unsigned copies, Duration elapsed) noexcept {
+    using us = std::chrono::microseconds;
+    constexpr us max_rto = std::chrono::seconds(60);  // RFC 6298 §2.5
+    std::lock_guard<std::mutex> lock(mu_);
+    RttEstimate& e = rtt_[server];
+    if (copies > 0) {
+      // Karn (RFC 6298 §3): the reply may answer any copy, so no sample; keep the backed-off RTO
+      // (§5.5) for the next exchange until a clean sample replaces it.
+      us base = e.rto.count() > 0 ? e.rto : us(opts_.initial_rto);
+      if (base < us(opts_.min_rto)) base = opts_.min_rto;  // the RTO in use was at least min_rto
+      e.rto = base * 2 < max_rto ? base * 2 : max_rto;
+      return;
+    }
+    if (!answered) return;  // no copy was due inside the wait: nothing learnt
+    const us r = std::chrono::duration_cast<us>(elapsed);
+    if (!e.sampled) {  // §2.2
+      e.srtt = r;
+      e.rttvar = r / 2;
+      e.sampled = true;
+    } else {  // §2.3, beta = 1/4 then alpha = 1/8; RTTVAR uses the SRTT before this update
+      const us diff = e.srtt > r ? e.srtt - r : r - e.srtt;
+      e.rttvar = (3 * e.rttvar + diff) / 4;
+      e.srtt = (7 * e.srtt + r) / 8;
+    }
+    // §2.2/2.3: RTO = SRTT + max(G, K * RTTVAR), K = 4; G (the clock's granularity) is below
+    // min_rto, which retransmit_after() applies.
+    e.rto = e.srtt + 4 * e.rttvar;
+    if (e.rto > max_rto) e.rto = max_rto;
   }
 
   // mu_ held. A forked child inherits rng_'s state: without a reseed it would send its parent's
@@ -897,8 +1014,8 @@ class Resolver {
   Transport transport_;
   Clock clock_;
 
-  // Guards rng_, rotate_next_, process_tag_, cache_, in_flight_, workspaces_[].used, released_; the
-  // only writer of cache_hits_/misses_.
+  // Guards rng_, rotate_next_, process_tag_, cache_, in_flight_, workspaces_[].used, released_,
+  // rtt_; the only writer of cache_hits_/misses_.
   std::mutex mu_;
   std::condition_variable cv_;  // an in-flight result is done, or a workspace was released
   Rng rng_;
@@ -908,6 +1025,7 @@ class Resolver {
   Cache<N, CacheCapacity> cache_;
   InFlight in_flight_[max_in_flight];
   Workspace workspaces_[Workspaces];
+  RttEstimate rtt_[max_servers];  // by index in conf_.nameservers; used with adaptive_retransmit
 
   std::atomic<std::uint64_t> packets_{0};
   std::atomic<std::uint64_t> tcp_fallbacks_{0};

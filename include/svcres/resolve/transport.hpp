@@ -16,6 +16,8 @@
 //   false is Errc::mismatched_reply, an early close is Errc::connection_closed.
 // - Errors: timeout, connection_refused, connection_closed, network_error, buffer_too_small,
 //   mismatched_reply, truncated (a zero-length TCP message). Never throws.
+// - UDP retransmission (optional; see Exchange::retransmit_after): a transport may ignore the three
+//   retransmit fields and stay correct, it then sends one datagram per call.
 // The transport never parses DNS beyond calling accept(); it is the only place with OS calls.
 //
 // Optionally, `std::uint64_t T::process_tag()`: a value that changes when the process forks
@@ -47,6 +49,14 @@ struct Exchange {
   std::chrono::milliseconds timeout{0};  // relative: the transport owns its clock
   ReplyCheck accept = nullptr;           // null: accept anything from the right source
   const void* accept_ctx = nullptr;
+  // UDP only. When > 0, the same datagram is sent again (same socket and port, same ID: a reply to
+  // any copy matches) retransmit_after after the first send, then after twice that, four times, ...
+  // (RFC 6298 §5.5 backoff), while inside `timeout` and at most max_retransmits times; each extra
+  // copy is counted in *retransmitted (the caller zeroes it and counts packets from it). `timeout`
+  // still bounds the whole call. 0: one datagram, the glibc way.
+  std::chrono::milliseconds retransmit_after{0};
+  unsigned max_retransmits = 0;
+  unsigned* retransmitted = nullptr;
 };
 
 template <class T, class = void>
