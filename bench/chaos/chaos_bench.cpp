@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/ares_srv.hpp"
 #include "chaos_relay.hpp"
 #include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/resolver.hpp"
@@ -118,20 +119,7 @@ template <class W>
 inline constexpr bool is_svcres_v = std::is_same_v<W, SvcresWorker> || std::is_same_v<W, SvcresRtxWorker>;
 
 // ---- c-ares
-struct AresDone {
-  bool done = false;
-  int srv = 0;
-};
-void ares_cb(void* arg, int status, int, unsigned char* abuf, int alen) {
-  auto* d = static_cast<AresDone*>(arg);
-  d->done = true;
-  if (status != ARES_SUCCESS) return;
-  ares_srv_reply* srv = nullptr;
-  if (ares_parse_srv_reply(abuf, alen, &srv) == ARES_SUCCESS) {
-    for (ares_srv_reply* p = srv; p; p = p->next) ++d->srv;
-    ares_free_data(srv);
-  }
-}
+using svcres_bench::AresDone;
 struct AresWorker {
   ares_channel ch = nullptr;
   bool ready = false;
@@ -170,7 +158,7 @@ struct AresWorker {
     const auto t0 = Clock::now();
     const auto end = t0 + budget;
     AresDone d;
-    ares_query(ch, targets[i].name, ns_c_in, ns_t_srv, ares_cb, &d);
+    ares_query(ch, targets[i].name, ns_c_in, ns_t_srv, svcres_bench::ares_srv_done, &d);
     while (!d.done) {
       const auto now = Clock::now();
       if (now >= end) {

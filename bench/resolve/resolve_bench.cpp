@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/ares_srv.hpp"
 #include "svcres/net/posix_transport.hpp"
 #include "svcres/resolve/resolver.hpp"
 
@@ -82,21 +83,7 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-struct AresDone {
-  bool done = false;
-  int srv = 0;
-};
-
-void ares_cb(void* arg, int status, int, unsigned char* abuf, int alen) {
-  auto* d = static_cast<AresDone*>(arg);
-  d->done = true;
-  if (status != ARES_SUCCESS) return;
-  ares_srv_reply* srv = nullptr;
-  if (ares_parse_srv_reply(abuf, alen, &srv) == ARES_SUCCESS) {
-    for (ares_srv_reply* p = srv; p; p = p->next) ++d->srv;
-    ares_free_data(srv);
-  }
-}
+using svcres_bench::AresDone;
 
 using R = svcres::Resolver<svcres::PosixTransport>;
 
@@ -156,7 +143,7 @@ int main(int argc, char** argv) {
   if (ares_set_servers_ports_csv(ch, server.c_str()) != ARES_SUCCESS) return 1;
   auto cares_one = [&] {
     AresDone d;
-    ares_query(ch, "user-service.local", ns_c_in, ns_t_srv, ares_cb, &d);
+    ares_query(ch, "user-service.local", ns_c_in, ns_t_srv, svcres_bench::ares_srv_done, &d);
     while (!d.done) {
       fd_set rd, wr;
       FD_ZERO(&rd);
