@@ -16,6 +16,7 @@
 // The Service's retry budget caps concurrent retries (at least 3), so with Lambda's one invocation at
 // a time it never refuses; SVCRES_MAX_TRIES and the deadline are what bound the retries here.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ namespace lambda {
 template <class Policy>
 class ServiceBackend final : public BackendBase {
   using Svc = svcres::Service<Policy>;
+  // The share of the 10 s Lambda init phase the first resolution may use.
+  static constexpr std::chrono::milliseconds init_resolve_budget{8000};
 
  public:
   ServiceBackend(const Config& cfg, const svcres::ResolvConf& conf) : cfg_(cfg) {
@@ -63,7 +66,9 @@ class ServiceBackend final : public BackendBase {
               std::to_string(Svc::max_name) + " (drop the final dot)";
       return false;
     }
-    svcres::Status s = svc_->refresh();
+    // Lambda ends an init phase after 10 s; a silent DNS server (glibc's defaults: 2 x 5 s) must
+    // fail it with a message instead.
+    svcres::Status s = svc_->refresh(svcres::SteadyClock{}.now() + init_resolve_budget);
     if (!s) {
       error = "resolving " + cfg_.backend + ": " + svcres::to_string(s.error());
       return false;

@@ -390,10 +390,19 @@ class Service {
  public:
   // Resolves now, waiting for any refresh in progress first. Returns the resolution's error (the
   // current set is kept on failure), table_busy, or the name's error.
-  Status refresh() noexcept {
+  Status refresh() noexcept { return refresh(TimePoint::max()); }
+  // The same, bounded by `deadline` (the wait for a refresh in progress too): e.g. a Lambda's
+  // init phase, which the platform ends after 10 s. Errc::deadline_exceeded when it ran out.
+  Status refresh(TimePoint deadline) noexcept {
     if (name_error_ != Errc::ok) return name_error_;
-    std::lock_guard<std::timed_mutex> lock(refresh_mu_);
-    return do_refresh(true, TimePoint::max());
+    std::unique_lock<std::timed_mutex> lock(refresh_mu_, std::defer_lock);
+    if (deadline == TimePoint::max()) {
+      lock.lock();
+    } else {
+      const TimePoint now = clock_.now();
+      if (now >= deadline || !lock.try_lock_for(deadline - now)) return Errc::deadline_exceeded;
+    }
+    return do_refresh(true, deadline);
   }
 
   // Starts the background refresher (idempotent). Not for Lambda: a frozen process cannot run it.

@@ -594,6 +594,22 @@ TEST_CASE("call with a set in hand: the refresh gets half the time left, DNS tim
   CHECK(snap.stats(index_of(svc, used)).ewma_ns.load() == 3000000u);
 }
 
+TEST_CASE("refresh(deadline) bounds the resolution and keeps the set when it runs out") {
+  Fixture f;
+  TestService<> svc(f.dns, "s.local", {}, f.clock);
+  REQUIRE(svc.refresh().ok());
+  f.dns.clock = &f.manual;
+  f.dns.latency = 6s;  // a silent server, as a Lambda's init phase (10 s at most) may meet
+  const svcres::TimePoint t0 = f.manual.now();
+  CHECK(svc.refresh(t0 + 2s).error() == Errc::deadline_exceeded);
+  CHECK(f.dns.last_deadline == t0 + 2s);
+  CHECK(f.manual.now() == t0 + 2s);
+  CHECK(svc.snapshot().size() == 3);  // the failure kept the set
+  const unsigned calls = f.dns.calls;
+  CHECK(svc.refresh(f.manual.now()).error() == Errc::deadline_exceeded);  // no time left: no DNS
+  CHECK(f.dns.calls == calls);
+}
+
 TEST_CASE("a pick without a deadline still refreshes in full, and its lease starts after the refresh") {
   Fixture f;
   TestService<svcres::PeakEwma> svc(f.dns, "s.local", {}, f.clock);
